@@ -1,0 +1,21 @@
+import { EventEmitter } from 'node:events';
+
+/** What changed, announced only after it is committed to the store. */
+export type Change =
+  | { kind: 'mission'; id: string }
+  | { kind: 'call'; id: string; transcript: boolean }
+  | { kind: 'message'; id: string };
+
+/** The in-process bus that resource subscriptions, waiters and the dashboard listen on. */
+export class Changes {
+  private readonly emitter = new EventEmitter().setMaxListeners(0);
+
+  publish(change: Change): void {
+    this.emitter.emit('change', change);
+  }
+
+  subscribe(listener: (change: Change) => void): () => void {
+    this.emitter.on('change', listener);
+    return () => this.emitter.off('change', listener);
+  }
+}

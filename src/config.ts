@@ -1,0 +1,123 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { isE164 } from './phone.js';
+
+const e164 = z.string().refine(isE164, 'must be an E.164 number like +15551234567');
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const httpsOrigin = z
+  .url({ protocol: /^https?$/ })
+  .transform((v) => v.replace(/\/+$/, ''));
+
+/** Every setting, keyed by its env var name. A config file may supply any of them; env wins. */
+const ConfigSchema = z
+  .object({
+    SWITCHBOARD_DATA_DIR: z.string().min(1).default(join(homedir(), '.switchboard')),
+    SWITCHBOARD_PROVIDER: z.enum(['sim', 'twilio', 'telnyx']).default('sim'),
+    SWITCHBOARD_VOICE: z.enum(['sim', 'openai']).default('sim'),
+    SWITCHBOARD_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+    SWITCHBOARD_HTTP_PORT: int(0, 65535).default(3340),
+    SWITCHBOARD_PUBLIC_URL: httpsOrigin.optional(),
+    SWITCHBOARD_FROM_NUMBER: e164.optional(),
+    SWITCHBOARD_SIM_DIRECTORY: z.string().min(1).optional(),
+    SWITCHBOARD_SIM_TIME_SCALE: z.coerce.number().min(0).max(1000).default(1),
+    SWITCHBOARD_MAX_CONCURRENT_CALLS: int(1, 10_000).default(10),
+    SWITCHBOARD_MIN_CALL_SPACING_MS: int(0, 3_600_000).default(1000),
+    SWITCHBOARD_RING_TIMEOUT_SECONDS: int(5, 120).default(30),
+    SWITCHBOARD_MAX_CALL_SECONDS: int(10, 14_400).default(900),
+    SWITCHBOARD_INBOUND_POLICY: z.enum(['disabled', 'allowlist', 'open']).default('disabled'),
+    SWITCHBOARD_INBOUND_ALLOWLIST: z
+      .string()
+      .default('')
+      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+      .pipe(z.array(e164)),
+    SWITCHBOARD_INBOUND_GREETING: z.string().default('Hello, you have reached an AI assistant from Switchboard.'),
+    SWITCHBOARD_INSECURE_SKIP_WEBHOOK_VERIFY: bool.default(false),
+    SWITCHBOARD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must look like AC followed by 32 hex digits').optional(),
+    TWILIO_AUTH_TOKEN: z.string().min(16, 'looks too short for a Twilio auth token').optional(),
+    SWITCHBOARD_TWILIO_API_URL: z.url().optional(),
+    TELNYX_API_KEY: z.string().min(10, 'looks too short for a Telnyx API key').optional(),
+    TELNYX_CONNECTION_ID: z.string().min(1).optional(),
+    TELNYX_PUBLIC_KEY: z.string().min(32, 'must be the base64 Ed25519 public key from the Telnyx portal').optional(),
+    TELNYX_MESSAGING_PROFILE_ID: z.string().min(1).optional(),
+    SWITCHBOARD_TELNYX_API_URL: z.url().optional(),
+    OPENAI_API_KEY: z.string().min(1).optional(),
+    SWITCHBOARD_OPENAI_REALTIME_URL: z.url({ protocol: /^wss?$/ }).default('wss://api.openai.com/v1/realtime'),
+  })
+  .superRefine((c, ctx) => {
+    const need = (key: keyof typeof c, why: string) => {
+      if (c[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `is required ${why}` });
+    };
+    if (c.SWITCHBOARD_PROVIDER === 'twilio') {
+      need('TWILIO_ACCOUNT_SID', 'when SWITCHBOARD_PROVIDER=twilio');
+      if (!c.SWITCHBOARD_INSECURE_SKIP_WEBHOOK_VERIFY) need('TWILIO_AUTH_TOKEN', 'to send requests and verify Twilio webhooks');
+    }
+    if (c.SWITCHBOARD_PROVIDER === 'telnyx') {
+      need('TELNYX_API_KEY', 'when SWITCHBOARD_PROVIDER=telnyx');
+      need('TELNYX_CONNECTION_ID', 'when SWITCHBOARD_PROVIDER=telnyx (the Call Control application id)');
+      if (!c.SWITCHBOARD_INSECURE_SKIP_WEBHOOK_VERIFY) need('TELNYX_PUBLIC_KEY', 'to verify Telnyx webhooks');
+    }
+    if (c.SWITCHBOARD_PROVIDER !== 'sim') {
+      need('SWITCHBOARD_PUBLIC_URL', 'so the carrier can reach the webhooks (an https tunnel or proxy origin)');
+      need('SWITCHBOARD_FROM_NUMBER', 'as the caller id for a real carrier');
+    }
+    if (c.SWITCHBOARD_VOICE === 'openai') need('OPENAI_API_KEY', 'when SWITCHBOARD_VOICE=openai');
+    if (c.SWITCHBOARD_INBOUND_POLICY === 'allowlist' && c.SWITCHBOARD_INBOUND_ALLOWLIST.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['SWITCHBOARD_INBOUND_ALLOWLIST'], message: 'must list at least one E.164 number when SWITCHBOARD_INBOUND_POLICY=allowlist' });
+    }
+  });
+
+export type Config = z.output<typeof ConfigSchema>;
+export const CONFIG_KEYS = Object.keys(ConfigSchema.shape) as (keyof Config)[];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.join('\n')}`);
+  }
+}
+
+/**
+ * Reads settings from an optional JSON config file (SWITCHBOARD_CONFIG, else
+ * <data dir>/config.json when present) overlaid by the environment.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const fromEnv = Object.fromEntries(CONFIG_KEYS.filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]));
+  const fileSettings = readConfigFile(env);
+  const parsed = ConfigSchema.safeParse({ ...fileSettings, ...fromEnv });
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const key = String(i.path[0] ?? 'config');
+        const got = key in fromEnv ? ` (got ${JSON.stringify(redact(key, fromEnv[key]))})` : '';
+        return `${key}: ${i.message}${got}`;
+      }),
+    );
+  }
+  return { ...parsed.data, SWITCHBOARD_DATA_DIR: resolve(parsed.data.SWITCHBOARD_DATA_DIR) };
+}
+
+function readConfigFile(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const explicit = env.SWITCHBOARD_CONFIG;
+  const path = explicit ?? join(env.SWITCHBOARD_DATA_DIR || join(homedir(), '.switchboard'), 'config.json');
+  if (!explicit && !existsSync(path)) return {};
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError([`SWITCHBOARD_CONFIG: cannot read ${path} as JSON (${(err as Error).message})`]);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError([`SWITCHBOARD_CONFIG: ${path} must hold a JSON object of setting names to values`]);
+  }
+  const unknown = Object.keys(raw).filter((k) => !(CONFIG_KEYS as string[]).includes(k));
+  if (unknown.length) throw new ConfigError(unknown.map((k) => `${k}: unknown setting in ${path}`));
+  return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, typeof v === 'string' ? v : String(v)]));
+}
+
+const SECRET = /TOKEN|KEY|SECRET/;
+function redact(key: string, value: unknown): unknown {
+  return SECRET.test(key) ? '***' : value;
+}

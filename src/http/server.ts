@@ -1,0 +1,85 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../log.js';
+import type { WebhookRoute } from '../telephony/provider.js';
+
+/** Carrier webhooks are small; anything bigger is refused before it is buffered. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export type Sidecar = { server: Server; url: string; close(): Promise<void> };
+
+export type SidecarOptions = {
+  host: string;
+  port: number;
+  log: Logger;
+  routes: readonly WebhookRoute[];
+  health: () => Record<string, unknown>;
+};
+
+/** The HTTP listener beside the MCP server: health, carrier webhooks (and later media and dashboard). */
+export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
+  const table = new Map(opts.routes.map((r) => [`${r.method} ${r.path}`, r]));
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err) => {
+      opts.log.error({ err, path: req.url }, 'sidecar request failed');
+      if (!res.headersSent) send(res, 500, 'application/json', JSON.stringify({ error: 'internal error' }));
+      else res.end();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://sidecar');
+    if (req.method === 'GET' && url.pathname === '/healthz') {
+      return send(res, 200, 'application/json', JSON.stringify(opts.health()));
+    }
+    const route = table.get(`${req.method} ${url.pathname}`);
+    if (!route) return send(res, 404, 'application/json', JSON.stringify({ error: 'not found' }));
+    const rawBody = await readBody(req);
+    if (rawBody === null) return send(res, 413, 'application/json', JSON.stringify({ error: `body larger than ${MAX_BODY_BYTES} bytes` }));
+    const out = await route.handle({ path: url.pathname, query: url.searchParams, headers: req.headers, rawBody });
+    send(res, out.status, out.contentType ?? 'text/plain', out.body ?? '');
+  }
+
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { address, port } = server.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+  return {
+    server,
+    url: `http://${host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > MAX_BODY_BYTES) {
+      req.resume();
+      return resolve(null);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    });
+    req.on('end', () => resolve(size > MAX_BODY_BYTES ? null : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: string): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}

@@ -1,0 +1,28 @@
+import { StateMachine } from '../state-machine.js';
+
+export const STEP_STATUSES = ['pending', 'in_progress', 'completed', 'failed', 'skipped'] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
+
+export const stepMachine = new StateMachine<StepStatus>('step', {
+  pending: ['in_progress', 'skipped'],
+  in_progress: ['completed', 'failed', 'skipped'],
+  completed: [],
+  failed: [],
+  skipped: [],
+});
+
+export const MISSION_STATUSES = ['active', 'succeeded', 'failed', 'cancelled'] as const;
+export type MissionStatus = (typeof MISSION_STATUSES)[number];
+
+export const missionMachine = new StateMachine<MissionStatus>('mission', {
+  active: ['succeeded', 'failed', 'cancelled'],
+  succeeded: [],
+  failed: [],
+  cancelled: [],
+});
+
+/** The status a mission ends in once every step is terminal, or null while any step is open (or there are none). */
+export function missionOutcome(steps: readonly { status: StepStatus }[]): 'succeeded' | 'failed' | null {
+  if (steps.length === 0 || steps.some((s) => !stepMachine.isTerminal(s.status))) return null;
+  return steps.some((s) => s.status === 'failed') ? 'failed' : 'succeeded';
+}

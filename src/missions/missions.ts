@@ -1,0 +1,328 @@
+import { NotFoundError, UserError } from '../errors.js';
+import { newId } from '../ids.js';
+import { validateInsightSchema, type InsightSchema } from '../insights/schema.js';
+import { fromJsonText, toJsonText } from '../json.js';
+import type { Store } from '../store/store.js';
+import { nowIso } from '../time.js';
+import { missionMachine, missionOutcome, stepMachine, type MissionStatus, type StepStatus } from './lifecycle.js';
+import { uniqueSlug } from './slug.js';
+
+export type EventSource = 'client' | 'switchboard';
+
+export type Step = { step_id: string; description: string; status: StepStatus; note: string | null; updated_at: string };
+export type MissionEvent = {
+  seq: number;
+  type: string;
+  summary: string;
+  step_id: string | null;
+  payload: unknown;
+  source: EventSource;
+  created_at: string;
+};
+export type MissionSummary = {
+  mission_id: string;
+  slug: string;
+  name: string;
+  status: MissionStatus;
+  steps_total: number;
+  steps_open: number;
+  created_at: string;
+  updated_at: string;
+};
+export type Mission = {
+  mission_id: string;
+  slug: string;
+  name: string;
+  instructions: string;
+  request: string | null;
+  status: MissionStatus;
+  insight_schema: InsightSchema | null;
+  steps: Step[];
+  summary: string | null;
+  result: unknown;
+  created_at: string;
+  updated_at: string;
+  ended_at: string | null;
+};
+
+type MissionRow = {
+  id: string;
+  slug: string;
+  name: string;
+  instructions: string;
+  request: string | null;
+  insight_schema: string | null;
+  status: MissionStatus;
+  summary: string | null;
+  result: string | null;
+  created_at: string;
+  updated_at: string;
+  ended_at: string | null;
+};
+
+export type CreateMissionInput = {
+  name: string;
+  instructions: string;
+  request?: string;
+  steps?: { step_id: string; description: string }[];
+  insight_schema?: unknown;
+  idempotency_key?: string;
+};
+
+export const STEP_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/**
+ * Missions, their steps, events and memory. Every method is one transaction; every automatic
+ * move (step start/finish from linked work, mission end) is written as an event in that same transaction.
+ */
+export class Missions {
+  /** Called inside the transaction that ends a mission early, to cancel its not-yet-dispatched work. */
+  cancelPendingWork: (missionId: string) => void = () => {};
+
+  constructor(private readonly store: Store) {}
+
+  create(input: CreateMissionInput): { mission: Mission; created: boolean } {
+    const name = input.name.trim();
+    const instructions = input.instructions.trim();
+    if (!name) throw new UserError('`name` must not be empty; give the mission a short human name like "Find roofers".');
+    if (!instructions) throw new UserError('`instructions` must not be empty; say what the mission should achieve.');
+    const steps = input.steps ?? [];
+    const seen = new Set<string>();
+    for (const s of steps) {
+      if (!STEP_ID.test(s.step_id)) {
+        throw new UserError(`step_id ${JSON.stringify(s.step_id)} must be 1–64 letters, digits, _ . or - (like "call-ace").`);
+      }
+      if (seen.has(s.step_id)) throw new UserError(`step_id ${JSON.stringify(s.step_id)} appears twice; every step needs its own id.`);
+      if (!s.description.trim()) throw new UserError(`step ${JSON.stringify(s.step_id)} needs a non-empty description.`);
+      seen.add(s.step_id);
+    }
+    const schema = input.insight_schema === undefined ? undefined : validateInsightSchema(input.insight_schema);
+
+    return this.store.tx(() => {
+      if (input.idempotency_key !== undefined) {
+        const existing = this.store.sql('SELECT id FROM missions WHERE idempotency_key = ?').get(input.idempotency_key) as { id: string } | undefined;
+        if (existing) return { mission: this.get(existing.id), created: false };
+      }
+      const id = newId('msn');
+      const now = nowIso();
+      const slug = uniqueSlug(this.store, name);
+      this.store
+        .sql(
+          `INSERT INTO missions (id, slug, name, instructions, request, insight_schema, status, idempotency_key, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)`,
+        )
+        .run(id, slug, name, instructions, input.request ?? null, schema ? JSON.stringify(schema) : null, input.idempotency_key ?? null, now, now);
+      const insertStep = this.store.sql(
+        `INSERT INTO steps (mission_id, step_id, seq, description, status, updated_at) VALUES (?, ?, ?, ?, 'pending', ?)`,
+      );
+      steps.forEach((s, i) => insertStep.run(id, s.step_id, i + 1, s.description.trim(), now));
+      this.appendEvent(id, { type: 'mission_created', summary: `Mission "${name}" created with ${steps.length} step(s).`, source: 'switchboard' });
+      return { mission: this.get(id), created: true };
+    });
+  }
+
+  /** Resolves a mission id or slug to its id, or throws NotFoundError. */
+  resolveId(ref: string): string {
+    const row = this.store.sql('SELECT id FROM missions WHERE id = ? OR slug = ?').get(ref, ref) as { id: string } | undefined;
+    if (!row) throw new NotFoundError(`No mission has id or slug ${JSON.stringify(ref)}; list_missions shows the ones that exist.`);
+    return row.id;
+  }
+
+  get(ref: string): Mission {
+    const id = this.resolveId(ref);
+    const row = this.store.sql('SELECT * FROM missions WHERE id = ?').get(id) as MissionRow;
+    return {
+      mission_id: row.id,
+      slug: row.slug,
+      name: row.name,
+      instructions: row.instructions,
+      request: row.request,
+      status: row.status,
+      insight_schema: fromJsonText<InsightSchema>(row.insight_schema) ?? null,
+      steps: this.steps(id),
+      summary: row.summary,
+      result: fromJsonText(row.result) ?? null,
+      created_at: row.created_at,
+      updated_at: row.updated_at,
+      ended_at: row.ended_at,
+    };
+  }
+
+  steps(missionId: string): Step[] {
+    return this.store
+      .sql('SELECT step_id, description, status, note, updated_at FROM steps WHERE mission_id = ? ORDER BY seq')
+      .all(missionId) as Step[];
+  }
+
+  list(filter: { status?: MissionStatus; limit?: number } = {}): MissionSummary[] {
+    return this.store
+      .sql(
+        `SELECT m.id AS mission_id, m.slug, m.name, m.status, m.created_at, m.updated_at,
+                (SELECT count(*) FROM steps s WHERE s.mission_id = m.id) AS steps_total,
+                (SELECT count(*) FROM steps s WHERE s.mission_id = m.id AND s.status IN ('pending','in_progress')) AS steps_open
+         FROM missions m WHERE (?1 IS NULL OR m.status = ?1) ORDER BY m.created_at DESC, m.id DESC LIMIT ?2`,
+      )
+      .all(filter.status ?? null, filter.limit ?? 100) as MissionSummary[];
+  }
+
+  recentEvents(missionId: string, limit = 20): MissionEvent[] {
+    const rows = this.store
+      .sql('SELECT seq, type, summary, step_id, payload, source, created_at FROM events WHERE mission_id = ? ORDER BY seq DESC LIMIT ?')
+      .all(missionId, limit) as (Omit<MissionEvent, 'payload'> & { payload: string | null })[];
+    return rows.reverse().map((r) => ({ ...r, payload: fromJsonText(r.payload) ?? null }));
+  }
+
+  memory(missionId: string): Record<string, unknown> {
+    const rows = this.store.sql('SELECT key, value FROM memory WHERE mission_id = ? ORDER BY key').all(missionId) as { key: string; value: string }[];
+    return Object.fromEntries(rows.map((r) => [r.key, JSON.parse(r.value)]));
+  }
+
+  updateStep(ref: string, stepId: string, status: StepStatus, note: string | undefined, source: EventSource = 'client'): { step: Step; mission: Mission } {
+    return this.store.tx(() => {
+      const id = this.resolveId(ref);
+      this.moveStep(id, stepId, status, note ?? null, source);
+      const mission = this.get(id);
+      return { step: mission.steps.find((s) => s.step_id === stepId)!, mission };
+    });
+  }
+
+  complete(ref: string, status: Exclude<MissionStatus, 'active'>, summary: string, result?: unknown): Mission {
+    if (!summary.trim()) throw new UserError('`summary` must not be empty; say in a sentence how the mission ended.');
+    const resultText = result === undefined ? null : toJsonText(result, 'result');
+    return this.store.tx(() => {
+      const id = this.resolveId(ref);
+      const mission = this.get(id);
+      missionMachine.assertMove(mission.status, status, `mission ${mission.slug}`);
+      const open = mission.steps.filter((s) => !stepMachine.isTerminal(s.status));
+      if (open.length > 0 && status === 'succeeded') {
+        throw new UserError(
+          `mission ${mission.slug} still has open steps (${open.map((s) => s.step_id).join(', ')}); finish or skip them with update_step, or complete the mission as failed or cancelled.`,
+        );
+      }
+      for (const s of open) this.moveStep(id, s.step_id, 'skipped', `mission ${status}`, 'switchboard', false);
+      this.cancelPendingWork(id);
+      this.finish(id, status, summary.trim(), resultText, 'client');
+      return this.get(id);
+    });
+  }
+
+  logEvent(ref: string, input: { type: string; summary: string; step_id?: string; payload?: unknown }): MissionEvent {
+    if (!input.type.trim()) throw new UserError('`type` must not be empty (for example "note", "quote_received").');
+    if (!input.summary.trim()) throw new UserError('`summary` must not be empty; say in a sentence what happened.');
+    return this.store.tx(() => {
+      const id = this.resolveId(ref);
+      if (input.step_id !== undefined) this.stepStatus(id, input.step_id);
+      const seq = this.appendEvent(id, { ...input, source: 'client' });
+      return this.recentEvents(id, 1).find((e) => e.seq === seq)!;
+    });
+  }
+
+  saveMemory(ref: string, key: string, value: unknown, mode: 'set' | 'append' = 'set'): { key: string; value: unknown; updated_at: string } {
+    if (!key.trim()) throw new UserError('`key` must not be empty.');
+    const text = toJsonText(value, 'value');
+    return this.store.tx(() => {
+      const id = this.resolveId(ref);
+      const now = nowIso();
+      let stored = text;
+      if (mode === 'append') {
+        const row = this.store.sql('SELECT value FROM memory WHERE mission_id = ? AND key = ?').get(id, key) as { value: string } | undefined;
+        const prior = row ? JSON.parse(row.value) : [];
+        stored = JSON.stringify([...(Array.isArray(prior) ? prior : [prior]), JSON.parse(text)]);
+      }
+      this.store
+        .sql(
+          `INSERT INTO memory (mission_id, key, value, updated_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (mission_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+        )
+        .run(id, key, stored, now);
+      this.touch(id);
+      return { key, value: JSON.parse(stored), updated_at: now };
+    });
+  }
+
+  /** A linked call or SMS was dispatched: its step starts, if it has not already. Call inside the dispatch transaction. */
+  linkedWorkStarted(missionId: string, stepId: string): void {
+    if (this.stepStatus(missionId, stepId) === 'pending' && this.isActive(missionId)) {
+      this.moveStep(missionId, stepId, 'in_progress', 'linked work dispatched', 'switchboard');
+    }
+  }
+
+  /**
+   * A linked item reached a terminal status. When every item linked to the step is terminal, the step
+   * completes (or fails when none succeeded). Call inside the transaction that recorded the item's end.
+   */
+  linkedWorkSettled(missionId: string, stepId: string, items: { terminal: boolean; succeeded: boolean }[]): void {
+    if (!this.isActive(missionId) || items.some((i) => !i.terminal)) return;
+    const status = this.stepStatus(missionId, stepId);
+    if (stepMachine.isTerminal(status)) return;
+    if (status === 'pending') this.moveStep(missionId, stepId, 'in_progress', 'linked work dispatched', 'switchboard');
+    const ok = items.some((i) => i.succeeded);
+    this.moveStep(missionId, stepId, ok ? 'completed' : 'failed', ok ? 'linked work succeeded' : 'no linked call or message succeeded', 'switchboard');
+  }
+
+  private isActive(missionId: string): boolean {
+    const row = this.store.sql('SELECT status FROM missions WHERE id = ?').get(missionId) as { status: MissionStatus } | undefined;
+    return row?.status === 'active';
+  }
+
+  private stepStatus(missionId: string, stepId: string): StepStatus {
+    const row = this.store.sql('SELECT status FROM steps WHERE mission_id = ? AND step_id = ?').get(missionId, stepId) as { status: StepStatus } | undefined;
+    if (!row) {
+      const ids = this.steps(missionId).map((s) => s.step_id);
+      throw new NotFoundError(
+        `mission has no step ${JSON.stringify(stepId)}; its steps are ${ids.length ? ids.join(', ') : 'none (create the mission with steps)'}.`,
+      );
+    }
+    return row.status;
+  }
+
+  /** The one place a step changes status: checked against the table, logged, and the mission ended when all steps are. */
+  private moveStep(missionId: string, stepId: string, to: StepStatus, note: string | null, source: EventSource, autoEnd = true): void {
+    const from = this.stepStatus(missionId, stepId);
+    const mission = this.store.sql('SELECT slug, status FROM missions WHERE id = ?').get(missionId) as { slug: string; status: MissionStatus };
+    if (missionMachine.isTerminal(mission.status) && source === 'client') {
+      throw new UserError(`mission ${mission.slug} is ${mission.status}; its steps can no longer change.`);
+    }
+    stepMachine.assertMove(from, to, `step ${stepId}`);
+    this.store
+      .sql('UPDATE steps SET status = ?, note = coalesce(?, note), updated_at = ? WHERE mission_id = ? AND step_id = ?')
+      .run(to, note, nowIso(), missionId, stepId);
+    this.appendEvent(missionId, {
+      type: 'step_status',
+      step_id: stepId,
+      summary: `Step ${stepId}: ${from} → ${to}${note ? ` (${note})` : ''}.`,
+      payload: { from, to },
+      source,
+    });
+    if (mission.status !== 'active' || !autoEnd) return;
+    const outcome = missionOutcome(this.steps(missionId));
+    if (outcome) {
+      this.finish(missionId, outcome, outcome === 'succeeded' ? 'Every step finished.' : 'Every step is done and at least one failed.', null, 'switchboard');
+    }
+  }
+
+  private finish(missionId: string, status: Exclude<MissionStatus, 'active'>, summary: string, result: string | null, source: EventSource): void {
+    const now = nowIso();
+    this.store
+      .sql('UPDATE missions SET status = ?, summary = ?, result = coalesce(?, result), ended_at = ?, updated_at = ? WHERE id = ?')
+      .run(status, summary, result, now, now, missionId);
+    this.appendEvent(missionId, { type: 'mission_ended', summary: `Mission ${status}: ${summary}`, payload: { status }, source });
+  }
+
+  private appendEvent(
+    missionId: string,
+    e: { type: string; summary: string; step_id?: string; payload?: unknown; source: EventSource },
+  ): number {
+    const payload = e.payload === undefined ? null : toJsonText(e.payload, 'payload');
+    const info = this.store
+      .sql('INSERT INTO events (mission_id, step_id, type, summary, payload, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(missionId, e.step_id ?? null, e.type.trim(), e.summary.trim(), payload, e.source, nowIso());
+    this.touch(missionId);
+    return Number(info.lastInsertRowid);
+  }
+
+  private touch(missionId: string): void {
+    this.store.sql('UPDATE missions SET updated_at = ? WHERE id = ?').run(nowIso(), missionId);
+    this.store.announce({ kind: 'mission', id: missionId });
+  }
+}

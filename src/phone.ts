@@ -1,0 +1,18 @@
+import { parsePhoneNumberFromString } from 'libphonenumber-js';
+
+/** True when `value` is already a valid number written in E.164 (`+15551234567`). */
+export function isE164(value: string): boolean {
+  if (!/^\+[1-9]\d{6,14}$/.test(value)) return false;
+  const parsed = parsePhoneNumberFromString(value);
+  return parsed !== undefined && parsed.number === value && (parsed.isPossible() || isReservedTestNumber(value));
+}
+
+// NANP 555-01xx numbers are reserved for fiction and tests; the simulated directory uses them.
+function isReservedTestNumber(value: string): boolean {
+  return /^\+1[2-9]\d{2}5550\d{3}$/.test(value);
+}
+
+/** The sentence a tool answers with when a number is not E.164. */
+export function e164Message(field: string, value: string): string {
+  return `\`${field}\` must be an E.164 phone number like +15551234567 (got ${JSON.stringify(value)}); add the + and country code, no spaces or dashes.`;
+}

@@ -1,0 +1,197 @@
+/**
+ * Numbered, forward-only schema migrations. Append a new entry; never edit a shipped one.
+ * Times are ISO 8601 text (UTC, with offset); `*_ms` columns are epoch milliseconds for ordering.
+ */
+export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: 'missions, calls, messages, scheduler',
+    sql: `
+CREATE TABLE missions (
+  id              TEXT PRIMARY KEY,
+  slug            TEXT NOT NULL UNIQUE,
+  name            TEXT NOT NULL,
+  instructions    TEXT NOT NULL,
+  request         TEXT,
+  insight_schema  TEXT,
+  status          TEXT NOT NULL CHECK (status IN ('active','succeeded','failed','cancelled')),
+  summary         TEXT,
+  result          TEXT,
+  idempotency_key TEXT UNIQUE,
+  created_at      TEXT NOT NULL,
+  updated_at      TEXT NOT NULL,
+  ended_at        TEXT
+);
+CREATE INDEX missions_status ON missions(status, created_at);
+
+CREATE TABLE steps (
+  mission_id  TEXT NOT NULL REFERENCES missions(id),
+  step_id     TEXT NOT NULL,
+  seq         INTEGER NOT NULL,
+  description TEXT NOT NULL,
+  status      TEXT NOT NULL CHECK (status IN ('pending','in_progress','completed','failed','skipped')),
+  note        TEXT,
+  updated_at  TEXT NOT NULL,
+  PRIMARY KEY (mission_id, step_id),
+  UNIQUE (mission_id, seq)
+);
+
+CREATE TABLE events (
+  seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+  mission_id TEXT NOT NULL REFERENCES missions(id),
+  step_id    TEXT,
+  type       TEXT NOT NULL,
+  summary    TEXT NOT NULL,
+  payload    TEXT,
+  source     TEXT NOT NULL CHECK (source IN ('client','switchboard')),
+  created_at TEXT NOT NULL
+);
+CREATE INDEX events_mission ON events(mission_id, seq);
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+
+CREATE TABLE memory (
+  mission_id TEXT NOT NULL REFERENCES missions(id),
+  key        TEXT NOT NULL,
+  value      TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (mission_id, key)
+);
+
+CREATE TABLE assistants (
+  id                TEXT PRIMARY KEY,
+  name              TEXT NOT NULL,
+  instructions      TEXT NOT NULL,
+  greeting          TEXT,
+  voice             TEXT,
+  insight_schema    TEXT,
+  amd               TEXT NOT NULL DEFAULT 'off' CHECK (amd IN ('off','detect','voicemail')),
+  voicemail_message TEXT,
+  created_at        TEXT NOT NULL,
+  updated_at        TEXT NOT NULL
+);
+
+CREATE TABLE calls (
+  id                TEXT PRIMARY KEY,
+  direction         TEXT NOT NULL CHECK (direction IN ('outbound','inbound')),
+  to_number         TEXT NOT NULL,
+  from_number       TEXT,
+  mode              TEXT NOT NULL CHECK (mode IN ('agent','notify','conversation')),
+  message           TEXT,
+  instructions      TEXT,
+  assistant_id      TEXT REFERENCES assistants(id),
+  insight_schema    TEXT,
+  amd               TEXT NOT NULL CHECK (amd IN ('off','detect','voicemail')),
+  voicemail_message TEXT,
+  retry             TEXT,
+  status            TEXT NOT NULL CHECK (status IN ('scheduled','queued','dialing','ringing','in_progress','completed','busy','no_answer','voicemail','failed','canceled')),
+  answered_by       TEXT,
+  error_code        TEXT,
+  error_message     TEXT,
+  mission_id        TEXT REFERENCES missions(id),
+  step_id           TEXT,
+  idempotency_key   TEXT UNIQUE,
+  metadata          TEXT,
+  scheduled_at      TEXT NOT NULL,
+  answered_at       TEXT,
+  ended_at          TEXT,
+  created_at        TEXT NOT NULL,
+  updated_at        TEXT NOT NULL,
+  FOREIGN KEY (mission_id, step_id) REFERENCES steps(mission_id, step_id)
+);
+CREATE INDEX calls_mission ON calls(mission_id, created_at);
+CREATE INDEX calls_status ON calls(status, created_at);
+
+CREATE TABLE call_attempts (
+  call_id          TEXT NOT NULL REFERENCES calls(id),
+  attempt          INTEGER NOT NULL,
+  provider         TEXT NOT NULL,
+  provider_call_id TEXT,
+  status           TEXT NOT NULL,
+  answered_by      TEXT,
+  hangup_cause     TEXT,
+  error_code       TEXT,
+  error_message    TEXT,
+  started_at       TEXT NOT NULL,
+  answered_at      TEXT,
+  ended_at         TEXT,
+  PRIMARY KEY (call_id, attempt)
+);
+CREATE UNIQUE INDEX call_attempts_provider ON call_attempts(provider, provider_call_id) WHERE provider_call_id IS NOT NULL;
+
+CREATE TABLE transcript_turns (
+  seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+  call_id TEXT NOT NULL REFERENCES calls(id),
+  attempt INTEGER NOT NULL,
+  speaker TEXT NOT NULL CHECK (speaker IN ('agent','callee')),
+  text    TEXT NOT NULL,
+  at      TEXT NOT NULL
+);
+CREATE INDEX transcript_call ON transcript_turns(call_id, seq);
+
+CREATE TABLE insights (
+  call_id    TEXT PRIMARY KEY REFERENCES calls(id),
+  status     TEXT NOT NULL CHECK (status IN ('pending','ready','unavailable')),
+  summary    TEXT,
+  outcome    TEXT,
+  fields     TEXT NOT NULL DEFAULT '{}',
+  source     TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+
+CREATE TABLE messages (
+  id                  TEXT PRIMARY KEY,
+  direction           TEXT NOT NULL CHECK (direction IN ('outbound','inbound')),
+  to_number           TEXT NOT NULL,
+  from_number         TEXT,
+  body                TEXT NOT NULL,
+  status              TEXT NOT NULL CHECK (status IN ('scheduled','queued','sent','delivered','failed','canceled','received')),
+  provider            TEXT,
+  provider_message_id TEXT,
+  error_code          TEXT,
+  error_message       TEXT,
+  mission_id          TEXT REFERENCES missions(id),
+  step_id             TEXT,
+  idempotency_key     TEXT UNIQUE,
+  scheduled_at        TEXT NOT NULL,
+  sent_at             TEXT,
+  ended_at            TEXT,
+  created_at          TEXT NOT NULL,
+  updated_at          TEXT NOT NULL,
+  FOREIGN KEY (mission_id, step_id) REFERENCES steps(mission_id, step_id)
+);
+CREATE INDEX messages_mission ON messages(mission_id, created_at);
+CREATE INDEX messages_peer ON messages(to_number, from_number, created_at);
+CREATE UNIQUE INDEX messages_provider ON messages(provider, provider_message_id) WHERE provider_message_id IS NOT NULL;
+
+-- Durable work queue: one row per thing to dispatch at a time. Claimed in a transaction.
+CREATE TABLE scheduled_work (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind       TEXT NOT NULL CHECK (kind IN ('call','sms')),
+  ref_id     TEXT NOT NULL,
+  due_ms     INTEGER NOT NULL,
+  state      TEXT NOT NULL CHECK (state IN ('pending','claimed','cancelled')),
+  created_at TEXT NOT NULL,
+  claimed_at TEXT
+);
+CREATE INDEX scheduled_work_due ON scheduled_work(state, due_ms);
+CREATE INDEX scheduled_work_ref ON scheduled_work(ref_id, state);
+
+-- Carrier deliveries seen, keyed by the carrier's own event identity (duplicates are normal).
+CREATE TABLE webhook_inbox (
+  provider    TEXT NOT NULL,
+  event_key   TEXT NOT NULL,
+  kind        TEXT NOT NULL,
+  received_at TEXT NOT NULL,
+  PRIMARY KEY (provider, event_key)
+);
+
+CREATE TABLE do_not_contact (
+  number     TEXT PRIMARY KEY,
+  reason     TEXT NOT NULL,
+  source     TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+`,
+  },
+];

@@ -1,0 +1,121 @@
+import type { Amd } from '../assistants/assistants.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+
+/**
+ * The edge between Switchboard and a phone network. Each carrier (sim, twilio, telnyx) is one
+ * adapter that turns our requests into its wire format and its callbacks into CarrierEvents;
+ * nothing past this interface knows which carrier it talks to.
+ */
+export interface TelephonyProvider {
+  readonly name: ProviderName;
+  /** Whether a call still live at the carrier keeps reporting to us after a restart (true for real carriers). */
+  readonly callsSurviveRestart: boolean;
+  /** Modes this carrier can run today; `initiate_call` refuses the others with a clear sentence. */
+  readonly supportedModes: readonly CallMode[];
+  /** Starts dialing. Resolves once the carrier accepted the call, with the carrier's id for it. */
+  placeCall(req: PlaceCallRequest): Promise<{ providerCallId: string }>;
+  /** Hangs up a live call (no-op when it already ended). */
+  hangup(providerCallId: string): Promise<void>;
+  /** Sends one SMS. Resolves once the carrier accepted it. */
+  sendSms(req: SendSmsRequest): Promise<{ providerMessageId: string }>;
+  /** Carrier webhook endpoints to mount on the sidecar (empty for sim). */
+  readonly webhooks: readonly WebhookRoute[];
+  stop(): Promise<void>;
+}
+
+export type ProviderName = 'sim' | 'twilio' | 'telnyx';
+export type CallMode = 'agent' | 'notify' | 'conversation';
+export type AnsweredBy = 'human' | 'machine' | 'fax' | 'unknown';
+export type CallEndStatus = 'completed' | 'busy' | 'no_answer' | 'voicemail' | 'failed' | 'canceled';
+
+export type PlaceCallRequest = {
+  callId: string;
+  attempt: number;
+  to: string;
+  from: string;
+  mode: CallMode;
+  /** notify: the whole text to speak; agent: the opening line. */
+  message?: string;
+  amd: Amd;
+  voicemailMessage?: string;
+  ringTimeoutSeconds: number;
+  maxDurationSeconds: number;
+  /** Stable per attempt, so a carrier that dedupes (Twilio idempotency, Telnyx command_id) never dials twice. */
+  idempotencyKey: string;
+};
+
+export type SendSmsRequest = { messageId: string; to: string; from: string; body: string; idempotencyKey: string };
+
+/**
+ * Identifies the attempt a call event belongs to. Adapters that can carry our ids through the carrier
+ * (Twilio URL query, Telnyx client_state) set `callId` and `attempt`, which wins over `providerCallId`
+ * when a callback races ahead of the dial response.
+ */
+export type CallRef = { providerCallId: string; callId?: string; attempt?: number };
+
+/** Every carrier's callbacks normalised to one shape. `at` is ISO 8601. */
+export type CarrierEvent =
+  | (CallRef & { type: 'call.ringing'; at: string })
+  | (CallRef & { type: 'call.answered'; at: string })
+  | (CallRef & { type: 'call.answered_by'; answeredBy: AnsweredBy; at: string })
+  | (CallRef & { type: 'call.dtmf'; digits: string; at: string })
+  | (CallRef & { type: 'call.transcript'; speaker: 'agent' | 'callee'; text: string; at: string })
+  | (CallRef & { type: 'call.report'; report: AgentReport; at: string })
+  | (CallRef & { type: 'call.ended'; status: CallEndStatus; cause?: string; errorCode?: string; errorMessage?: string; at: string })
+  | { type: 'call.inbound'; providerCallId: string; from: string | null; to: string; at: string }
+  | { type: 'sms.sent'; providerMessageId: string; at: string }
+  | { type: 'sms.delivered'; providerMessageId: string; at: string }
+  | { type: 'sms.failed'; providerMessageId: string; errorCode?: string; errorMessage?: string; at: string }
+  | { type: 'sms.inbound'; providerMessageId: string; from: string; to: string; body: string; at: string };
+
+/** What the voice agent reports when a conversation ends: the fields it heard, in its own words. */
+export type AgentReport = { outcome: string; summary: string; fields: Record<string, string | null> };
+
+/** What the domain tells a carrier adapter about an inbound call before it is answered. */
+export type InboundDecision = { accept: true; greeting: string } | { accept: false; reason: string };
+
+/**
+ * What a carrier adapter may ask of the rest of Switchboard. `deliver` records the delivery in the
+ * webhook inbox and applies its events in one transaction; it answers `duplicate` (and applies
+ * nothing) when the same carrier event identity was seen before.
+ */
+export type ProviderContext = {
+  config: Config;
+  log: Logger;
+  deliver(delivery: { eventKey: string; kind: string } | null, events: CarrierEvent[]): 'applied' | 'duplicate';
+  decideInbound(from: string | null, to: string): InboundDecision;
+  /** What an attempt was asked to do, for adapters that drive the call from webhooks (TwiML, Call Control). */
+  lookupCall(ref: CallRef): LiveCallInfo | undefined;
+};
+
+export type LiveCallInfo = {
+  callId: string;
+  attempt: number;
+  mode: CallMode;
+  message: string | null;
+  amd: Amd;
+  voicemailMessage: string | null;
+  status: string;
+};
+
+/** An HTTP endpoint a carrier posts to. The sidecar reads the raw body (size-capped) and hands it over untouched. */
+export type WebhookRoute = {
+  method: 'POST' | 'GET';
+  path: string;
+  handle(req: WebhookRequest): Promise<WebhookResponse>;
+};
+export type WebhookRequest = { path: string; query: URLSearchParams; headers: Record<string, string | string[] | undefined>; rawBody: Buffer };
+export type WebhookResponse = { status: number; contentType?: string; body?: string };
+
+/** A carrier refused or failed a request. `retryable` only when the request is safe to repeat. */
+export class CarrierError extends Error {
+  override name = 'CarrierError';
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly retryable = false,
+  ) {
+    super(message);
+  }
+}
