@@ -160,9 +160,9 @@ export class Missions {
         `SELECT m.id AS mission_id, m.slug, m.name, m.status, m.created_at, m.updated_at,
                 (SELECT count(*) FROM steps s WHERE s.mission_id = m.id) AS steps_total,
                 (SELECT count(*) FROM steps s WHERE s.mission_id = m.id AND s.status IN ('pending','in_progress')) AS steps_open
-         FROM missions m WHERE (?1 IS NULL OR m.status = ?1) ORDER BY m.created_at DESC, m.id DESC LIMIT ?2`,
+         FROM missions m WHERE (@status IS NULL OR m.status = @status) ORDER BY m.created_at DESC, m.id DESC LIMIT @limit`,
       )
-      .all(filter.status ?? null, filter.limit ?? 100) as MissionSummary[];
+      .all({ status: filter.status ?? null, limit: filter.limit ?? 100 }) as MissionSummary[];
   }
 
   recentEvents(missionId: string, limit = 20): MissionEvent[] {

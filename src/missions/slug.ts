@@ -18,8 +18,8 @@ export function uniqueSlug(store: Store, name: string): string {
   const base = slugify(name);
   if (!store.sql('SELECT 1 FROM missions WHERE slug = ?').get(base)) return base;
   const row = store
-    .sql(`SELECT max(CAST(substr(slug, length(?1) + 2) AS INTEGER)) AS n FROM missions WHERE slug GLOB ?1 || '-[0-9]*'`)
-    .get(base) as { n: number | null };
+    .sql(`SELECT max(CAST(substr(slug, length(@base) + 2) AS INTEGER)) AS n FROM missions WHERE slug GLOB @base || '-[0-9]*'`)
+    .get({ base }) as { n: number | null };
   let n = Math.max(2, (row.n ?? 1) + 1);
   while (store.sql('SELECT 1 FROM missions WHERE slug = ?').get(`${base}-${n}`)) n++;
   return `${base}-${n}`;

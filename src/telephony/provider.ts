@@ -1,6 +1,7 @@
 import type { Amd } from '../assistants/assistants.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import type { VoiceLine } from '../voice/engine.js';
 
 /**
  * The edge between Switchboard and a phone network. Each carrier (sim, twilio, telnyx) is one
@@ -87,6 +88,8 @@ export type ProviderContext = {
   decideInbound(from: string | null, to: string): InboundDecision;
   /** What an attempt was asked to do, for adapters that drive the call from webhooks (TwiML, Call Control). */
   lookupCall(ref: CallRef): LiveCallInfo | undefined;
+  /** Runs the configured voice agent on an answered call over the line the carrier supplies; resolves when it is done. */
+  converse(ref: CallRef, line: VoiceLine): Promise<void>;
 };
 
 export type LiveCallInfo = {

@@ -1,0 +1,121 @@
+import { Assistants } from './assistants/assistants.js';
+import { Calls } from './calls/calls.js';
+import { Changes } from './changes.js';
+import type { Config } from './config.js';
+import { DoNotContact } from './guardrails/do-not-contact.js';
+import { startSidecar, type Sidecar } from './http/server.js';
+import { Insights } from './insights/insights.js';
+import type { Logger } from './log.js';
+import { Messages } from './messages/messages.js';
+import { LinkedWork } from './missions/linked-work.js';
+import { Missions } from './missions/missions.js';
+import { Scheduler } from './scheduler/scheduler.js';
+import { openStore, schemaVersion } from './store/database.js';
+import { Store } from './store/store.js';
+import { createProviderContext } from './telephony/context.js';
+import { createProvider } from './telephony/index.js';
+import type { TelephonyProvider } from './telephony/provider.js';
+import { VERSION } from './version.js';
+import { ScriptedAgent } from './voice/sim-agent.js';
+
+/** Everything one Switchboard process holds; the MCP server, CLI and sidecar all call into it. */
+export type App = {
+  config: Config;
+  log: Logger;
+  store: Store;
+  changes: Changes;
+  missions: Missions;
+  assistants: Assistants;
+  calls: Calls;
+  messages: Messages;
+  insights: Insights;
+  doNotContact: DoNotContact;
+  scheduler: Scheduler;
+  provider: TelephonyProvider;
+  sidecar: Sidecar | null;
+  stop(): Promise<void>;
+};
+
+/**
+ * Opens the store, builds the domain, and (with `listen`) starts the sidecar. The scheduler starts
+ * after crash recovery, so overdue work fires right away and nothing claimed is dialed again.
+ */
+export async function createApp(config: Config, log: Logger, opts: { listen?: boolean; dataDir?: string } = {}): Promise<App> {
+  const changes = new Changes();
+  const store = new Store(openStore(opts.dataDir ?? config.SWITCHBOARD_DATA_DIR), changes);
+  const missions = new Missions(store);
+  const linkedWork = new LinkedWork(store, missions);
+  const assistants = new Assistants(store);
+  const insights = new Insights(store);
+  const doNotContact = new DoNotContact(store);
+
+  let calls!: Calls;
+  let messages!: Messages;
+  let provider!: TelephonyProvider;
+  const ctx = createProviderContext({
+    config, log, store, doNotContact,
+    providerName: () => provider.name,
+    calls: () => calls,
+    messages: () => messages,
+    voice: new ScriptedAgent(),
+  });
+  try {
+    provider = await createProvider(config, ctx);
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  const scheduler = new Scheduler(store, {
+    maxConcurrentCalls: config.SWITCHBOARD_MAX_CONCURRENT_CALLS,
+    minCallSpacingMs: config.SWITCHBOARD_MIN_CALL_SPACING_MS,
+    liveCalls: () => calls.liveCount(),
+    callWaiting: (id) => calls.markWaiting(id),
+    dispatch: (item) => (item.kind === 'call' ? calls.dispatch(item) : messages.dispatch(item)),
+    log,
+  });
+  const fromNumber = config.SWITCHBOARD_FROM_NUMBER;
+  calls = new Calls(store, { provider, scheduler, assistants, insights, doNotContact, linkedWork, log }, {
+    fromNumber,
+    ringTimeoutSeconds: config.SWITCHBOARD_RING_TIMEOUT_SECONDS,
+    maxCallSeconds: config.SWITCHBOARD_MAX_CALL_SECONDS,
+  });
+  messages = new Messages(store, { provider, scheduler, doNotContact, linkedWork, log }, { fromNumber });
+  missions.cancelPendingWork = (missionId) => {
+    calls.cancelForMission(missionId);
+    messages.cancelForMission(missionId);
+  };
+
+  const interrupted = calls.recoverAfterRestart();
+  if (interrupted > 0) log.warn({ interrupted }, 'calls that were live when switchboard stopped were marked failed');
+
+  let sidecar: Sidecar | null = null;
+  if (opts.listen) {
+    try {
+      sidecar = await startSidecar({
+        host: config.SWITCHBOARD_HTTP_HOST,
+        port: config.SWITCHBOARD_HTTP_PORT,
+        log,
+        routes: provider.webhooks,
+        health: () => ({ ok: store.db.open, version: VERSION, provider: provider.name, store: { open: store.db.open, schema_version: schemaVersion(store.db) } }),
+      });
+      log.info({ url: sidecar.url }, 'sidecar listening');
+    } catch (err) {
+      await provider.stop();
+      store.close();
+      throw new Error(`cannot listen on ${config.SWITCHBOARD_HTTP_HOST}:${config.SWITCHBOARD_HTTP_PORT} (${(err as Error).message}); set SWITCHBOARD_HTTP_PORT to a free port, or 0 for any.`);
+    }
+  }
+  scheduler.start();
+
+  let stopped: Promise<void> | undefined;
+  return {
+    config, log, store, changes, missions, assistants, calls, messages, insights, doNotContact, scheduler, provider, sidecar,
+    stop: () =>
+      (stopped ??= (async () => {
+        scheduler.stop();
+        await provider.stop();
+        await sidecar?.close();
+        store.close();
+      })()),
+  };
+}

@@ -1,0 +1,539 @@
+import type { Amd, Assistants } from '../assistants/assistants.js';
+import { NotFoundError, UserError } from '../errors.js';
+import type { DoNotContact } from '../guardrails/do-not-contact.js';
+import { newId } from '../ids.js';
+import type { Insights } from '../insights/insights.js';
+import { insightFields, validateInsightSchema, type InsightSchema } from '../insights/schema.js';
+import { fromJsonText, toJsonText } from '../json.js';
+import type { Logger } from '../log.js';
+import type { LinkedWork } from '../missions/linked-work.js';
+import { e164Message, isE164 } from '../phone.js';
+import type { Scheduler, WorkItem } from '../scheduler/scheduler.js';
+import type { Store } from '../store/store.js';
+import { CarrierError, type AgentReport, type CallMode, type CallRef, type CarrierEvent, type TelephonyProvider } from '../telephony/provider.js';
+import { iso, nowIso, parseScheduledAt } from '../time.js';
+import type { AgentPlan } from '../voice/engine.js';
+import { attemptMachine, callMachine, LIVE_STATUSES, RETRYABLE_ENDS, type AttemptStatus, type CallEnd, type CallStatus, type RetryableEnd } from './lifecycle.js';
+
+export type RetryPolicy = { max_attempts: number; interval_seconds: number; on: RetryableEnd[] };
+
+export type InitiateCallInput = {
+  to: string;
+  from?: string;
+  mode?: CallMode;
+  message?: string;
+  instructions?: string;
+  assistant_id?: string;
+  insight_schema?: unknown;
+  scheduled_at?: string;
+  retry?: { max_attempts: number; interval_seconds: number; on?: RetryableEnd[] };
+  amd?: Amd;
+  voicemail_message?: string;
+  mission_id?: string;
+  step_id?: string;
+  idempotency_key?: string;
+  metadata?: Record<string, unknown>;
+};
+
+export type CallAttempt = {
+  attempt: number;
+  status: AttemptStatus;
+  answered_by: string | null;
+  hangup_cause: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  started_at: string;
+  answered_at: string | null;
+  ended_at: string | null;
+};
+
+export type TranscriptTurn = { attempt: number; speaker: 'agent' | 'callee'; text: string; at: string };
+
+export type Call = {
+  call_id: string;
+  direction: 'outbound' | 'inbound';
+  to: string;
+  from: string | null;
+  mode: CallMode;
+  status: CallStatus;
+  answered_by: string | null;
+  scheduled_at: string;
+  answered_at: string | null;
+  ended_at: string | null;
+  duration_seconds: number | null;
+  attempts: CallAttempt[];
+  transcript: TranscriptTurn[];
+  outcome: string | null;
+  summary: string | null;
+  fields: Record<string, unknown>;
+  error: { code: string | null; message: string } | null;
+  retry: RetryPolicy | null;
+  mission_id: string | null;
+  step_id: string | null;
+  assistant_id: string | null;
+  metadata: Record<string, unknown> | null;
+  created_at: string;
+  updated_at: string;
+};
+
+export type CallSummary = Pick<Call, 'call_id' | 'direction' | 'to' | 'from' | 'mode' | 'status' | 'scheduled_at' | 'ended_at' | 'mission_id' | 'step_id'> & {
+  attempts: number;
+  outcome: string | null;
+};
+
+type CallRow = {
+  id: string;
+  direction: 'outbound' | 'inbound';
+  to_number: string;
+  from_number: string | null;
+  mode: CallMode;
+  message: string | null;
+  instructions: string | null;
+  assistant_id: string | null;
+  insight_schema: string | null;
+  amd: Amd;
+  voicemail_message: string | null;
+  retry: string | null;
+  status: CallStatus;
+  answered_by: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  mission_id: string | null;
+  step_id: string | null;
+  metadata: string | null;
+  scheduled_at: string;
+  answered_at: string | null;
+  ended_at: string | null;
+  created_at: string;
+  updated_at: string;
+};
+
+type AttemptRow = CallAttempt & { call_id: string; provider_call_id: string | null };
+
+export type CallsOptions = {
+  fromNumber: string | undefined;
+  ringTimeoutSeconds: number;
+  maxCallSeconds: number;
+};
+
+/**
+ * Calls from request to final status: validation, scheduling, one attempt per dial, carrier events
+ * applied through the call and attempt state machines, retries, and the mission step they serve.
+ */
+export class Calls {
+  constructor(
+    private readonly store: Store,
+    private readonly deps: {
+      provider: TelephonyProvider;
+      scheduler: Scheduler;
+      assistants: Assistants;
+      insights: Insights;
+      doNotContact: DoNotContact;
+      linkedWork: LinkedWork;
+      log: Logger;
+    },
+    private readonly opts: CallsOptions,
+  ) {}
+
+  initiate(input: InitiateCallInput): { call: Call; created: boolean } {
+    const { provider, scheduler, assistants, insights, linkedWork } = this.deps;
+    if (!isE164(input.to)) throw new UserError(e164Message('to', input.to));
+    const from = input.from ?? this.opts.fromNumber ?? (provider.name === 'sim' ? '+15550100000' : undefined);
+    if (from === undefined) throw new UserError('No caller id: pass `from` or set SWITCHBOARD_FROM_NUMBER to a number you own on the carrier.');
+    if (!isE164(from)) throw new UserError(e164Message('from', from));
+    const mode = input.mode ?? 'agent';
+    if (!provider.supportedModes.includes(mode)) {
+      throw new UserError(
+        `mode "${mode}" needs the live voice bridge, which is not available on the ${provider.name} carrier yet; use mode "notify" with a \`message\`, or the sim carrier.`,
+      );
+    }
+    if (mode === 'notify' && !input.message?.trim()) throw new UserError('mode "notify" needs a `message`: the text the call will speak.');
+    const dueMs = parseScheduledAt(input.scheduled_at);
+    const retry = input.retry && validateRetry(input.retry);
+    const assistant = input.assistant_id === undefined ? undefined : assistants.get(input.assistant_id);
+    const schemaValue = input.insight_schema ?? assistant?.insight_schema ?? undefined;
+    const schema = schemaValue === undefined ? undefined : validateInsightSchema(schemaValue);
+    const amd = input.amd ?? assistant?.amd ?? 'off';
+    const metadata = input.metadata === undefined ? null : toJsonText(input.metadata, 'metadata');
+    if (input.step_id !== undefined && input.mission_id === undefined) throw new UserError('`step_id` needs `mission_id` too.');
+
+    return this.store.tx(() => {
+      if (input.idempotency_key !== undefined) {
+        const existing = this.store.sql('SELECT id FROM calls WHERE idempotency_key = ?').get(input.idempotency_key) as { id: string } | undefined;
+        if (existing) return { call: this.get(existing.id), created: false };
+      }
+      const missionId = input.mission_id === undefined ? null : linkedWork.resolveTarget(input.mission_id, input.step_id);
+      const missionSchema = missionId && !schema ? linkedWork.missionInsightSchema(missionId) : undefined;
+      const id = newId('call');
+      const now = nowIso();
+      this.store
+        .sql(
+          `INSERT INTO calls (id, direction, to_number, from_number, mode, message, instructions, assistant_id, insight_schema, amd,
+             voicemail_message, retry, status, mission_id, step_id, idempotency_key, metadata, scheduled_at, created_at, updated_at)
+           VALUES (?, 'outbound', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'scheduled', ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          id, input.to, from, mode, input.message ?? assistant?.greeting ?? null, input.instructions ?? assistant?.instructions ?? null,
+          assistant?.assistant_id ?? null, JSON.stringify(schema ?? missionSchema ?? null), amd,
+          input.voicemail_message ?? assistant?.voicemail_message ?? null, retry ? JSON.stringify(retry) : null,
+          missionId, input.step_id ?? null, input.idempotency_key ?? null, metadata, iso(dueMs), now, now,
+        );
+      insights.open(id);
+      scheduler.enqueue('call', id, dueMs);
+      this.announce(id, missionId);
+      return { call: this.get(id), created: true };
+    });
+  }
+
+  get(callId: string): Call {
+    const row = this.row(callId);
+    const attempts = this.store
+      .sql('SELECT attempt, status, answered_by, hangup_cause, error_code, error_message, started_at, answered_at, ended_at FROM call_attempts WHERE call_id = ? ORDER BY attempt')
+      .all(callId) as CallAttempt[];
+    const insight = this.deps.insights.forCall(callId);
+    const last = attempts[attempts.length - 1];
+    const duration = last?.answered_at && last.ended_at ? Math.round((Date.parse(last.ended_at) - Date.parse(last.answered_at)) / 1000) : null;
+    return {
+      call_id: row.id,
+      direction: row.direction,
+      to: row.to_number,
+      from: row.from_number,
+      mode: row.mode,
+      status: row.status,
+      answered_by: row.answered_by,
+      scheduled_at: row.scheduled_at,
+      answered_at: row.answered_at,
+      ended_at: row.ended_at,
+      duration_seconds: duration,
+      attempts,
+      transcript: this.transcript(callId),
+      outcome: insight?.outcome ?? null,
+      summary: insight?.summary ?? null,
+      fields: insight?.fields ?? {},
+      error: row.error_message ? { code: row.error_code, message: row.error_message } : null,
+      retry: fromJsonText<RetryPolicy>(row.retry) ?? null,
+      mission_id: row.mission_id,
+      step_id: row.step_id,
+      assistant_id: row.assistant_id,
+      metadata: fromJsonText<Record<string, unknown>>(row.metadata) ?? null,
+      created_at: row.created_at,
+      updated_at: row.updated_at,
+    };
+  }
+
+  transcript(callId: string): TranscriptTurn[] {
+    return this.store.sql('SELECT attempt, speaker, text, at FROM transcript_turns WHERE call_id = ? ORDER BY seq').all(callId) as TranscriptTurn[];
+  }
+
+  list(filter: { mission_id?: string; status?: CallStatus; limit?: number } = {}): CallSummary[] {
+    return this.store
+      .sql(
+        `SELECT c.id AS call_id, c.direction, c.to_number AS "to", c.from_number AS "from", c.mode, c.status, c.scheduled_at, c.ended_at,
+                c.mission_id, c.step_id, i.outcome,
+                (SELECT count(*) FROM call_attempts a WHERE a.call_id = c.id) AS attempts
+         FROM calls c LEFT JOIN insights i ON i.call_id = c.id
+         WHERE (@mission IS NULL OR c.mission_id = @mission) AND (@status IS NULL OR c.status = @status)
+         ORDER BY c.created_at DESC, c.id DESC LIMIT @limit`,
+      )
+      .all({ mission: filter.mission_id ?? null, status: filter.status ?? null, limit: filter.limit ?? 50 }) as CallSummary[];
+  }
+
+  /** Cancels a call that has not been dialed, or hangs up a live one. Ending an ended call changes nothing. */
+  end(callId: string): Call {
+    const row = this.row(callId);
+    if (row.status === 'scheduled' || row.status === 'queued') {
+      this.store.tx(() => {
+        this.deps.scheduler.cancel(callId);
+        this.finishCall(this.row(callId), 'canceled', { code: 'canceled_by_client', message: 'Canceled with end_call before it was dialed.' });
+      });
+    } else if (LIVE_STATUSES.includes(row.status)) {
+      const attempt = this.currentAttempt(callId);
+      if (attempt?.provider_call_id) void this.hangupQuietly(attempt.provider_call_id);
+    }
+    return this.get(callId);
+  }
+
+  /** Calls of a mission that has ended early: undialed ones are canceled, live ones hung up. Inside the mission's transaction. */
+  cancelForMission(missionId: string): void {
+    const rows = this.store.sql(`SELECT * FROM calls WHERE mission_id = ? AND status IN ('scheduled','queued','dialing','ringing','in_progress')`).all(missionId) as CallRow[];
+    for (const row of rows) {
+      if (row.status === 'scheduled' || row.status === 'queued') {
+        this.deps.scheduler.cancel(row.id);
+        this.finishCall(row, 'canceled', { code: 'mission_ended', message: 'Canceled because its mission ended.' });
+      } else {
+        const providerCallId = this.currentAttempt(row.id)?.provider_call_id;
+        if (providerCallId) setImmediate(() => void this.hangupQuietly(providerCallId));
+      }
+    }
+  }
+
+  liveCount(): number {
+    return (this.store.sql(`SELECT count(*) AS n FROM calls WHERE status IN ('dialing','ringing','in_progress')`).get() as { n: number }).n;
+  }
+
+  /** A due call must wait for a line. */
+  markWaiting(callId: string): void {
+    this.store.tx(() => {
+      const row = this.row(callId);
+      if (row.status === 'scheduled') this.moveCall(row, 'queued');
+    });
+  }
+
+  /** Starts one attempt of a due call: claim, checks, attempt row and `dialing` in one transaction, then the carrier. */
+  dispatch(item: WorkItem): void {
+    const { scheduler, provider, doNotContact, linkedWork } = this.deps;
+    const request = this.store.tx(() => {
+      if (!scheduler.claim(item.id)) return null;
+      const row = this.row(item.ref_id);
+      if (row.status !== 'scheduled' && row.status !== 'queued') return null;
+      if (doNotContact.has(row.to_number)) {
+        this.finishCall(row, 'failed', { code: 'do_not_contact', message: `${row.to_number} is on the do-not-contact list; the call was not placed.` });
+        return null;
+      }
+      const attempt = (this.store.sql('SELECT count(*) AS n FROM call_attempts WHERE call_id = ?').get(row.id) as { n: number }).n + 1;
+      this.store
+        .sql(`INSERT INTO call_attempts (call_id, attempt, provider, status, started_at) VALUES (?, ?, ?, 'dialing', ?)`)
+        .run(row.id, attempt, provider.name, nowIso());
+      this.moveCall(row, 'dialing');
+      if (row.mission_id && row.step_id) linkedWork.started(row.mission_id, row.step_id);
+      return {
+        callId: row.id,
+        attempt,
+        to: row.to_number,
+        from: row.from_number!,
+        mode: row.mode,
+        message: row.message ?? undefined,
+        amd: row.amd,
+        voicemailMessage: row.voicemail_message ?? undefined,
+        ringTimeoutSeconds: this.opts.ringTimeoutSeconds,
+        maxDurationSeconds: this.opts.maxCallSeconds,
+        idempotencyKey: `${row.id}-${attempt}`,
+      };
+    });
+    if (!request) return;
+    provider.placeCall(request).then(
+      ({ providerCallId }) =>
+        this.store.tx(() =>
+          this.store
+            .sql('UPDATE call_attempts SET provider_call_id = ? WHERE call_id = ? AND attempt = ? AND provider_call_id IS NULL')
+            .run(providerCallId, request.callId, request.attempt),
+        ),
+      (err: unknown) => {
+        const carrier = err instanceof CarrierError ? err : new CarrierError(String((err as Error)?.message ?? err), 'carrier_error');
+        this.deps.log.warn({ callId: request.callId, attempt: request.attempt, code: carrier.code }, 'carrier refused the call');
+        this.store.tx(() => this.endAttempt({ callId: request.callId, attempt: request.attempt }, 'failed', { cause: 'carrier_rejected', code: carrier.code, message: carrier.message }));
+      },
+    );
+  }
+
+  /** Applies one normalised carrier event about a call; late or repeated events never move it backwards. */
+  apply(event: Extract<CarrierEvent, CallRef>): void {
+    if (event.type === 'call.inbound') return;
+    const attempt = this.findAttempt(event);
+    if (!attempt) {
+      this.deps.log.debug({ event: event.type, providerCallId: event.providerCallId }, 'event for an unknown call ignored');
+      return;
+    }
+    const { call_id: callId } = attempt;
+    switch (event.type) {
+      case 'call.ringing':
+      case 'call.answered': {
+        const to: AttemptStatus = event.type === 'call.ringing' ? 'ringing' : 'in_progress';
+        if (!attemptMachine.canMove(attempt.status, to)) return;
+        const answeredAt = to === 'in_progress' ? event.at : null;
+        this.store
+          .sql('UPDATE call_attempts SET status = ?, answered_at = coalesce(answered_at, ?) WHERE call_id = ? AND attempt = ?')
+          .run(to, answeredAt, callId, attempt.attempt);
+        const row = this.row(callId);
+        if (this.isCurrent(attempt) && callMachine.canMove(row.status, to)) {
+          this.moveCall(row, to, answeredAt ? { answered_at: answeredAt } : {});
+        }
+        return;
+      }
+      case 'call.answered_by':
+        this.store.sql('UPDATE call_attempts SET answered_by = ? WHERE call_id = ? AND attempt = ?').run(event.answeredBy, callId, attempt.attempt);
+        this.store.sql('UPDATE calls SET answered_by = ?, updated_at = ? WHERE id = ?').run(event.answeredBy, nowIso(), callId);
+        return this.announce(callId);
+      case 'call.dtmf':
+        return this.addTurn(callId, attempt.attempt, 'agent', `(pressed ${event.digits})`, event.at);
+      case 'call.transcript':
+        return this.addTurn(callId, attempt.attempt, event.speaker, event.text, event.at);
+      case 'call.report':
+        this.deps.insights.record(callId, event.report);
+        return this.announce(callId);
+      case 'call.ended':
+        return this.endAttempt(attempt, event.status, { cause: event.cause, code: event.errorCode, message: event.errorMessage, at: event.at });
+    }
+  }
+
+  /** Records an inbound call the carrier adapter already accepted under the inbound policy. */
+  recordInbound(event: Extract<CarrierEvent, { type: 'call.inbound' }>, provider: string): void {
+    if (this.store.sql('SELECT 1 FROM call_attempts WHERE provider = ? AND provider_call_id = ?').get(provider, event.providerCallId)) return;
+    const id = newId('call');
+    this.store
+      .sql(
+        `INSERT INTO calls (id, direction, to_number, from_number, mode, amd, status, scheduled_at, created_at, updated_at)
+         VALUES (?, 'inbound', ?, ?, 'conversation', 'off', 'ringing', ?, ?, ?)`,
+      )
+      .run(id, event.to, event.from, event.at, event.at, event.at);
+    this.store
+      .sql(`INSERT INTO call_attempts (call_id, attempt, provider, provider_call_id, status, started_at) VALUES (?, 1, ?, ?, 'ringing', ?)`)
+      .run(id, provider, event.providerCallId, event.at);
+    this.deps.insights.open(id);
+    this.announce(id);
+  }
+
+  /** What the voice agent should do on this attempt. */
+  agentPlan(ref: CallRef): { callId: string; plan: AgentPlan } | undefined {
+    const attempt = this.findAttempt(ref);
+    if (!attempt) return undefined;
+    const row = this.row(attempt.call_id);
+    return {
+      callId: row.id,
+      plan: {
+        mode: row.mode,
+        message: row.message,
+        instructions: row.instructions,
+        fields: insightFields(fromJsonText<InsightSchema>(row.insight_schema) ?? undefined),
+        voicemailMessage: row.voicemail_message,
+      },
+    };
+  }
+
+  /** What the carrier adapter needs to drive an attempt from its webhooks. */
+  liveInfo(ref: CallRef) {
+    const attempt = this.findAttempt(ref);
+    if (!attempt) return undefined;
+    const row = this.row(attempt.call_id);
+    return { callId: row.id, attempt: attempt.attempt, mode: row.mode, message: row.message, amd: row.amd, voicemailMessage: row.voicemail_message, status: attempt.status };
+  }
+
+  recordReport(callId: string, report: AgentReport): void {
+    this.store.tx(() => {
+      this.deps.insights.record(callId, report);
+      this.announce(callId);
+    });
+  }
+
+  /**
+   * After a restart: attempts whose calls cannot report any more (the carrier forgets them, or we never
+   * learned the carrier's id) end `failed` without a retry, so no number is dialed twice.
+   */
+  recoverAfterRestart(): number {
+    const stale = this.store
+      .sql(`SELECT a.* FROM call_attempts a JOIN calls c ON c.id = a.call_id WHERE a.status IN ('dialing','ringing','in_progress')`)
+      .all() as AttemptRow[];
+    let ended = 0;
+    this.store.tx(() => {
+      for (const a of stale) {
+        if (this.deps.provider.callsSurviveRestart && a.provider_call_id) continue;
+        this.endAttempt(a, 'failed', { cause: 'interrupted', code: 'interrupted', message: 'Switchboard stopped while this attempt was live; it was not retried, so the number is not dialed twice.' }, false);
+        ended++;
+      }
+      // Claimed work always has its attempt row (same transaction), so nothing claimed is lost.
+    });
+    return ended;
+  }
+
+  private endAttempt(
+    ref: { call_id: string; attempt: number } | { callId: string; attempt: number },
+    status: CallEnd,
+    detail: { cause?: string; code?: string; message?: string; at?: string },
+    allowRetry = true,
+  ): void {
+    const callId = 'call_id' in ref ? ref.call_id : ref.callId;
+    const attempt = this.store.sql('SELECT * FROM call_attempts WHERE call_id = ? AND attempt = ?').get(callId, ref.attempt) as AttemptRow | undefined;
+    if (!attempt || !attemptMachine.canMove(attempt.status, status)) return;
+    const at = detail.at ?? nowIso();
+    this.store
+      .sql('UPDATE call_attempts SET status = ?, hangup_cause = ?, error_code = ?, error_message = ?, ended_at = ? WHERE call_id = ? AND attempt = ?')
+      .run(status, detail.cause ?? null, detail.code ?? null, detail.message ?? null, at, callId, ref.attempt);
+    if (!this.isCurrent(attempt)) return;
+    const row = this.row(callId);
+    if (callMachine.isTerminal(row.status)) return;
+    const retry = fromJsonText<RetryPolicy>(row.retry);
+    const retryable = (RETRYABLE_ENDS as readonly string[]).includes(status) && retry?.on.includes(status as RetryableEnd);
+    if (allowRetry && retry && retryable && ref.attempt < retry.max_attempts) {
+      const dueMs = Date.now() + retry.interval_seconds * 1000;
+      this.moveCall(row, 'scheduled', { scheduled_at: iso(dueMs) });
+      this.deps.scheduler.enqueue('call', callId, dueMs);
+    } else {
+      const error = detail.message ? { code: detail.code ?? null, message: detail.message } : null;
+      this.finishCall(row, status, error, at);
+    }
+    this.deps.scheduler.wake();
+  }
+
+  private finishCall(row: CallRow, status: CallEnd, error: { code: string | null; message: string } | null, at = nowIso()): void {
+    this.moveCall(row, status, { ended_at: at, error_code: error?.code ?? null, error_message: error?.message ?? null });
+    this.deps.insights.close(row.id, status);
+    if (row.mission_id && row.step_id) this.deps.linkedWork.settled(row.mission_id, row.step_id);
+  }
+
+  /** The one place a call's status changes. */
+  private moveCall(row: CallRow, to: CallStatus, extra: Partial<Pick<CallRow, 'answered_at' | 'ended_at' | 'scheduled_at' | 'error_code' | 'error_message'>> = {}): void {
+    callMachine.assertMove(row.status, to, `call ${row.id}`);
+    const cols = Object.keys(extra) as (keyof typeof extra)[];
+    const sets = ['status = ?', 'updated_at = ?', ...cols.map((c) => `${c} = ?`)].join(', ');
+    this.store.sql(`UPDATE calls SET ${sets} WHERE id = ?`).run(to, nowIso(), ...cols.map((c) => extra[c] ?? null), row.id);
+    row.status = to;
+    this.announce(row.id, row.mission_id);
+  }
+
+  private addTurn(callId: string, attempt: number, speaker: 'agent' | 'callee', text: string, at: string): void {
+    this.store.sql('INSERT INTO transcript_turns (call_id, attempt, speaker, text, at) VALUES (?, ?, ?, ?, ?)').run(callId, attempt, speaker, text, at);
+    this.store.announce({ kind: 'call', id: callId, transcript: true });
+  }
+
+  private announce(callId: string, missionId?: string | null): void {
+    this.store.announce({ kind: 'call', id: callId, transcript: false });
+    if (missionId) this.store.announce({ kind: 'mission', id: missionId });
+  }
+
+  private row(callId: string): CallRow {
+    const row = this.store.sql('SELECT * FROM calls WHERE id = ?').get(callId) as CallRow | undefined;
+    if (!row) throw new NotFoundError(`No call has id ${JSON.stringify(callId)}; list_calls shows the calls that exist.`);
+    return row;
+  }
+
+  private currentAttempt(callId: string): AttemptRow | undefined {
+    return this.store.sql('SELECT * FROM call_attempts WHERE call_id = ? ORDER BY attempt DESC LIMIT 1').get(callId) as AttemptRow | undefined;
+  }
+
+  private isCurrent(attempt: { call_id: string; attempt: number }): boolean {
+    return this.currentAttempt(attempt.call_id)?.attempt === attempt.attempt;
+  }
+
+  private findAttempt(ref: CallRef): AttemptRow | undefined {
+    if (ref.callId !== undefined && ref.attempt !== undefined) {
+      const row = this.store.sql('SELECT * FROM call_attempts WHERE call_id = ? AND attempt = ?').get(ref.callId, ref.attempt) as AttemptRow | undefined;
+      if (row && !row.provider_call_id && ref.providerCallId) {
+        this.store.sql('UPDATE call_attempts SET provider_call_id = ? WHERE call_id = ? AND attempt = ?').run(ref.providerCallId, row.call_id, row.attempt);
+      }
+      if (row) return row;
+    }
+    return this.store
+      .sql('SELECT * FROM call_attempts WHERE provider = ? AND provider_call_id = ?')
+      .get(this.deps.provider.name, ref.providerCallId) as AttemptRow | undefined;
+  }
+
+  private async hangupQuietly(providerCallId: string): Promise<void> {
+    try {
+      await this.deps.provider.hangup(providerCallId);
+    } catch (err) {
+      this.deps.log.warn({ err, providerCallId }, 'hangup failed');
+    }
+  }
+}
+
+function validateRetry(r: NonNullable<InitiateCallInput['retry']>): RetryPolicy {
+  if (!Number.isInteger(r.max_attempts) || r.max_attempts < 1 || r.max_attempts > 10) {
+    throw new UserError(`\`retry.max_attempts\` must be a whole number from 1 to 10 (got ${r.max_attempts}); it counts the first try.`);
+  }
+  if (!(r.interval_seconds >= 0 && r.interval_seconds <= 86_400)) {
+    throw new UserError(`\`retry.interval_seconds\` must be between 0 and 86400 (got ${r.interval_seconds}).`);
+  }
+  const on = r.on ?? [...RETRYABLE_ENDS];
+  if (on.length === 0) throw new UserError('`retry.on` must list at least one of busy, no_answer, failed (or be left out for all three).');
+  return { max_attempts: r.max_attempts, interval_seconds: r.interval_seconds, on };
+}

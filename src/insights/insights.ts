@@ -1,0 +1,56 @@
+import { fromJsonText } from '../json.js';
+import type { Store } from '../store/store.js';
+import type { AgentReport } from '../telephony/provider.js';
+import { nowIso } from '../time.js';
+
+export type CallInsight = {
+  call_id: string;
+  status: 'pending' | 'ready' | 'unavailable';
+  summary: string | null;
+  outcome: string | null;
+  fields: Record<string, unknown>;
+  source: string;
+};
+
+type Row = Omit<CallInsight, 'fields'> & { fields: string };
+
+/** What a call produced: the agent's own report, or why there is none. */
+export class Insights {
+  constructor(private readonly store: Store) {}
+
+  /** Call inside the transaction that creates the call. */
+  open(callId: string): void {
+    this.store.sql(`INSERT INTO insights (call_id, status, source, updated_at) VALUES (?, 'pending', 'agent_report', ?)`).run(callId, nowIso());
+  }
+
+  record(callId: string, report: AgentReport): void {
+    this.store
+      .sql(`UPDATE insights SET status = 'ready', summary = ?, outcome = ?, fields = ?, source = 'agent_report', updated_at = ? WHERE call_id = ?`)
+      .run(report.summary, report.outcome, JSON.stringify(report.fields), nowIso(), callId);
+  }
+
+  /** The call ended; a call that never reached the agent has no report, and says why. */
+  close(callId: string, finalStatus: string): void {
+    this.store
+      .sql(`UPDATE insights SET status = 'unavailable', outcome = ?, summary = ?, updated_at = ? WHERE call_id = ? AND status = 'pending'`)
+      .run(finalStatus, `No agent report: the call ended ${finalStatus.replace('_', ' ')}.`, nowIso(), callId);
+  }
+
+  forCall(callId: string): CallInsight | undefined {
+    const row = this.store.sql('SELECT call_id, status, summary, outcome, fields, source FROM insights WHERE call_id = ?').get(callId) as Row | undefined;
+    return row && { ...row, fields: fromJsonText<Record<string, unknown>>(row.fields) ?? {} };
+  }
+}
+
+export type MissionInsightRow = CallInsight & { to: string; call_status: string; step_id: string | null };
+
+/** One row per call of a mission, oldest first. */
+export function missionInsightRows(store: Store, missionId: string): MissionInsightRow[] {
+  const rows = store
+    .sql(
+      `SELECT c.id AS call_id, c.to_number AS "to", c.status AS call_status, c.step_id, i.status, i.summary, i.outcome, i.fields, i.source
+       FROM calls c JOIN insights i ON i.call_id = c.id WHERE c.mission_id = ? ORDER BY c.created_at, c.id`,
+    )
+    .all(missionId) as (Row & { to: string; call_status: string; step_id: string | null })[];
+  return rows.map((r) => ({ ...r, fields: fromJsonText<Record<string, unknown>>(r.fields) ?? {} }));
+}

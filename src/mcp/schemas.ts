@@ -1,0 +1,150 @@
+import { z } from 'zod';
+import { CALL_STATUSES } from '../calls/lifecycle.js';
+import { SMS_STATUSES } from '../messages/lifecycle.js';
+import { MISSION_STATUSES, STEP_STATUSES } from '../missions/lifecycle.js';
+
+/** Output shapes of the tools, shared by tools and resources. Inputs live beside each tool. */
+
+const json = z.unknown();
+const time = z.string().describe('ISO 8601 time');
+const nullableTime = time.nullable();
+
+export const insightSchemaInput = z
+  .record(z.string(), z.unknown())
+  .describe('JSON Schema object whose `properties` name the fields to collect, e.g. {"type":"object","properties":{"price":{"type":"string","description":"quoted price"}}}');
+
+export const Step = z.object({
+  step_id: z.string(),
+  description: z.string(),
+  status: z.enum(STEP_STATUSES),
+  note: z.string().nullable(),
+  updated_at: time,
+});
+
+export const Mission = z.object({
+  mission_id: z.string(),
+  slug: z.string(),
+  name: z.string(),
+  instructions: z.string(),
+  request: z.string().nullable(),
+  status: z.enum(MISSION_STATUSES),
+  insight_schema: z.record(z.string(), json).nullable(),
+  steps: z.array(Step),
+  summary: z.string().nullable(),
+  result: json,
+  created_at: time,
+  updated_at: time,
+  ended_at: nullableTime,
+});
+
+export const MissionSummary = z.object({
+  mission_id: z.string(),
+  slug: z.string(),
+  name: z.string(),
+  status: z.enum(MISSION_STATUSES),
+  steps_total: z.number().int(),
+  steps_open: z.number().int(),
+  created_at: time,
+  updated_at: time,
+});
+
+export const MissionEvent = z.object({
+  seq: z.number().int(),
+  type: z.string(),
+  summary: z.string(),
+  step_id: z.string().nullable(),
+  payload: json,
+  source: z.enum(['client', 'switchboard']),
+  created_at: time,
+});
+
+export const CallSummary = z.object({
+  call_id: z.string(),
+  direction: z.enum(['outbound', 'inbound']),
+  to: z.string(),
+  from: z.string().nullable(),
+  mode: z.enum(['agent', 'notify', 'conversation']),
+  status: z.enum(CALL_STATUSES),
+  scheduled_at: time,
+  ended_at: nullableTime,
+  mission_id: z.string().nullable(),
+  step_id: z.string().nullable(),
+  attempts: z.number().int(),
+  outcome: z.string().nullable(),
+});
+
+export const Call = CallSummary.omit({ attempts: true }).extend({
+  answered_by: z.string().nullable(),
+  answered_at: nullableTime,
+  duration_seconds: z.number().nullable(),
+  attempts: z.array(
+    z.object({
+      attempt: z.number().int(),
+      status: z.string(),
+      answered_by: z.string().nullable(),
+      hangup_cause: z.string().nullable(),
+      error_code: z.string().nullable(),
+      error_message: z.string().nullable(),
+      started_at: time,
+      answered_at: nullableTime,
+      ended_at: nullableTime,
+    }),
+  ),
+  transcript: z.array(z.object({ attempt: z.number().int(), speaker: z.enum(['agent', 'callee']), text: z.string(), at: time })),
+  summary: z.string().nullable(),
+  fields: z.record(z.string(), json),
+  error: z.object({ code: z.string().nullable(), message: z.string() }).nullable(),
+  retry: z.object({ max_attempts: z.number().int(), interval_seconds: z.number(), on: z.array(z.string()) }).nullable(),
+  assistant_id: z.string().nullable(),
+  metadata: z.record(z.string(), json).nullable(),
+  created_at: time,
+  updated_at: time,
+});
+
+export const Message = z.object({
+  message_id: z.string(),
+  direction: z.enum(['outbound', 'inbound']),
+  to: z.string(),
+  from: z.string().nullable(),
+  body: z.string(),
+  status: z.enum(SMS_STATUSES),
+  error: z.object({ code: z.string().nullable(), message: z.string() }).nullable(),
+  scheduled_at: time,
+  sent_at: nullableTime,
+  ended_at: nullableTime,
+  mission_id: z.string().nullable(),
+  step_id: z.string().nullable(),
+  created_at: time,
+  updated_at: time,
+});
+
+export const MissionDetail = Mission.extend({
+  calls: z.array(CallSummary),
+  messages: z.array(Message),
+  memory: z.record(z.string(), json),
+  recent_events: z.array(MissionEvent),
+});
+
+export const Assistant = z.object({
+  assistant_id: z.string(),
+  name: z.string(),
+  instructions: z.string(),
+  greeting: z.string().nullable(),
+  voice: z.string().nullable(),
+  insight_schema: z.record(z.string(), json).nullable(),
+  amd: z.enum(['off', 'detect', 'voicemail']),
+  voicemail_message: z.string().nullable(),
+  created_at: time,
+  updated_at: time,
+});
+
+export const CallInsight = z.object({
+  call_id: z.string(),
+  status: z.enum(['pending', 'ready', 'unavailable']),
+  summary: z.string().nullable(),
+  outcome: z.string().nullable(),
+  fields: z.record(z.string(), json),
+  source: z.string(),
+});
+
+export const DoNotContactEntry = z.object({ number: z.string(), reason: z.string(), source: z.enum(['sms_stop', 'client']), created_at: time });

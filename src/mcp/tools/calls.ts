@@ -1,0 +1,111 @@
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
+import type { App } from '../../app.js';
+import { CALL_STATUSES, RETRYABLE_ENDS } from '../../calls/lifecycle.js';
+import { waitForCalls } from '../../calls/wait.js';
+import { Call, CallSummary, insightSchemaInput } from '../schemas.js';
+import { defineTool, READ_ONLY } from '../tool.js';
+
+const e164 = z.string().describe('E.164 phone number, e.g. +15551234567');
+const MAX_WAIT_SECONDS = 50;
+
+export function registerCallTools(server: McpServer, app: App): void {
+  const { calls, log } = app;
+
+  defineTool(server, log, {
+    name: 'initiate_call',
+    title: 'Place a phone call',
+    description:
+      'Place (or schedule) an outbound phone call and return at once with its call_id. mode "agent" (default) runs a voice agent that discloses it is an AI, asks one question per insight_schema field and reports answers; "notify" speaks `message` and hangs up. Add retry to redial on busy/no answer, amd to detect voicemail (and leave voicemail_message). Link to a mission step with mission_id/step_id. Then use wait_for_calls or get_call for the outcome, transcript and fields. Reuse idempotency_key when retrying a request so the number is never dialed twice.',
+    input: z.object({
+      to: e164,
+      from: e164.optional().describe('Caller id; default SWITCHBOARD_FROM_NUMBER'),
+      mode: z.enum(['agent', 'notify', 'conversation']).optional(),
+      message: z.string().max(4000).optional().describe('notify: the text to speak; agent: the opening line'),
+      instructions: z.string().max(8000).optional().describe('What the agent should achieve on the call'),
+      assistant_id: z.string().optional().describe('A saved assistant (asst_…) whose settings fill what is not given here'),
+      insight_schema: insightSchemaInput.optional(),
+      scheduled_at: z.string().optional().describe('ISO 8601 time with zone; omit to call now'),
+      retry: z
+        .object({
+          max_attempts: z.number().int().describe('1–10, counting the first try'),
+          interval_seconds: z.number().describe('Wait between attempts, 0–86400'),
+          on: z.array(z.enum(RETRYABLE_ENDS)).optional().describe('Outcomes that trigger a retry; default all three'),
+        })
+        .optional(),
+      amd: z.enum(['off', 'detect', 'voicemail']).optional().describe('Answering-machine detection; "voicemail" leaves voicemail_message after the beep'),
+      voicemail_message: z.string().max(2000).optional(),
+      mission_id: z.string().optional(),
+      step_id: z.string().optional(),
+      idempotency_key: z.string().min(1).max(200).optional(),
+      metadata: z.record(z.string(), z.unknown()).optional(),
+    }),
+    output: Call.extend({ created: z.boolean() }),
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+    handle: (args) => {
+      const { call, created } = calls.initiate(args);
+      return { ...call, created };
+    },
+  });
+
+  defineTool(server, log, {
+    name: 'get_call',
+    title: 'Get call',
+    description: 'One call: status, every attempt, who answered (human/machine), duration, the transcript so far, outcome and collected fields.',
+    input: z.object({ call_id: z.string().min(1) }),
+    output: Call,
+    annotations: READ_ONLY,
+    handle: ({ call_id }) => calls.get(call_id),
+  });
+
+  defineTool(server, log, {
+    name: 'list_calls',
+    title: 'List calls',
+    description: 'Calls, newest first, optionally of one mission or with one status.',
+    input: z.object({
+      mission_id: z.string().optional(),
+      status: z.enum(CALL_STATUSES).optional(),
+      limit: z.number().int().min(1).max(500).optional().describe('Default 50'),
+    }),
+    output: z.object({ calls: z.array(CallSummary) }),
+    annotations: READ_ONLY,
+    handle: ({ mission_id, ...rest }) => ({ calls: calls.list({ ...rest, mission_id: mission_id && app.missions.resolveId(mission_id) }) }),
+  });
+
+  defineTool(server, log, {
+    name: 'end_call',
+    title: 'End call',
+    description: 'Cancel a call that has not been dialed yet (including one waiting to retry), or hang up a live call. Ending a call that already ended changes nothing.',
+    input: z.object({ call_id: z.string().min(1) }),
+    output: Call,
+    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
+    handle: ({ call_id }) => calls.end(call_id),
+  });
+
+  defineTool(server, log, {
+    name: 'wait_for_calls',
+    title: 'Wait for calls',
+    description: `Wait until calls finish instead of polling: returns as soon as any (or all) of the given calls, or of a mission's calls, reach a final status, or after timeout_seconds (at most ${MAX_WAIT_SECONDS}). Sends progress notifications while waiting. Call again if it times out.`,
+    input: z.object({
+      call_ids: z.array(z.string()).max(500).optional(),
+      mission_id: z.string().optional(),
+      until: z.enum(['any', 'all']).optional().describe('Default all'),
+      timeout_seconds: z.number().min(0).max(MAX_WAIT_SECONDS).optional().describe(`Default 30, at most ${MAX_WAIT_SECONDS}`),
+    }),
+    output: z.object({ done: z.boolean(), timed_out: z.boolean(), calls: z.array(CallSummary) }),
+    annotations: READ_ONLY,
+    handle: (args, extra) =>
+      waitForCalls(app, {
+        callIds: args.call_ids,
+        missionId: args.mission_id,
+        until: args.until ?? 'all',
+        timeoutMs: (args.timeout_seconds ?? 30) * 1000,
+        signal: extra.signal,
+        onProgress: async (done, total, message) => {
+          const token = extra._meta?.progressToken;
+          if (token === undefined) return;
+          await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: done, total, message } });
+        },
+      }),
+  });
+}

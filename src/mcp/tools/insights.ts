@@ -1,0 +1,32 @@
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
+import type { App } from '../../app.js';
+import { UserError } from '../../errors.js';
+import { missionInsightRows } from '../../insights/insights.js';
+import { CallInsight } from '../schemas.js';
+import { defineTool, READ_ONLY } from '../tool.js';
+
+export function registerInsightTools(server: McpServer, app: App): void {
+  defineTool(server, app.log, {
+    name: 'get_insights',
+    title: 'Get insights',
+    description:
+      'What calls found out. For a call_id: its status, summary, outcome and the fields the agent collected. For a mission_id: one row per call, ready to compare (e.g. prices and start dates side by side).',
+    input: z.object({ call_id: z.string().optional(), mission_id: z.string().optional() }),
+    output: CallInsight.partial().extend({
+      scope: z.enum(['call', 'mission']),
+      mission_id: z.string().optional(),
+      rows: z.array(CallInsight.extend({ to: z.string(), call_status: z.string(), step_id: z.string().nullable() })).optional(),
+    }),
+    annotations: READ_ONLY,
+    handle: ({ call_id, mission_id }) => {
+      if ((call_id === undefined) === (mission_id === undefined)) throw new UserError('Pass exactly one of `call_id` or `mission_id`.');
+      if (call_id !== undefined) {
+        app.calls.get(call_id);
+        return { scope: 'call' as const, ...app.insights.forCall(call_id)! };
+      }
+      const id = app.missions.resolveId(mission_id!);
+      return { scope: 'mission' as const, mission_id: id, rows: missionInsightRows(app.store, id) };
+    },
+  });
+}

@@ -1,0 +1,14 @@
+import { StateMachine } from '../state-machine.js';
+
+export const SMS_STATUSES = ['scheduled', 'queued', 'sent', 'delivered', 'failed', 'canceled', 'received'] as const;
+export type SmsStatus = (typeof SMS_STATUSES)[number];
+
+export const smsMachine = new StateMachine<SmsStatus>('message', {
+  scheduled: ['queued', 'failed', 'canceled'],
+  queued: ['sent', 'delivered', 'failed', 'canceled'],
+  sent: ['delivered', 'failed'],
+  delivered: [],
+  failed: [],
+  canceled: [],
+  received: [],
+});

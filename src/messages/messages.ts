@@ -1,0 +1,196 @@
+import { NotFoundError, UserError } from '../errors.js';
+import { optOutKeyword, type DoNotContact } from '../guardrails/do-not-contact.js';
+import { newId } from '../ids.js';
+import type { Logger } from '../log.js';
+import type { LinkedWork } from '../missions/linked-work.js';
+import { e164Message, isE164 } from '../phone.js';
+import type { Scheduler, WorkItem } from '../scheduler/scheduler.js';
+import type { Store } from '../store/store.js';
+import { CarrierError, type CarrierEvent, type TelephonyProvider } from '../telephony/provider.js';
+import { iso, nowIso, parseScheduledAt } from '../time.js';
+import { smsMachine, type SmsStatus } from './lifecycle.js';
+
+export type Message = {
+  message_id: string;
+  direction: 'outbound' | 'inbound';
+  to: string;
+  from: string | null;
+  body: string;
+  status: SmsStatus;
+  error: { code: string | null; message: string } | null;
+  scheduled_at: string;
+  sent_at: string | null;
+  ended_at: string | null;
+  mission_id: string | null;
+  step_id: string | null;
+  created_at: string;
+  updated_at: string;
+};
+
+export type ScheduleSmsInput = {
+  to: string;
+  body: string;
+  from?: string;
+  scheduled_at?: string;
+  mission_id?: string;
+  step_id?: string;
+  idempotency_key?: string;
+};
+
+const MAX_BODY = 1600;
+const COLUMNS = `id AS message_id, direction, to_number AS "to", from_number AS "from", body, status, error_code, error_message,
+  scheduled_at, sent_at, ended_at, mission_id, step_id, created_at, updated_at`;
+type Row = Omit<Message, 'error'> & { error_code: string | null; error_message: string | null };
+
+/** SMS both ways: scheduled sends through the carrier, status callbacks, inbound replies and STOP. */
+export class Messages {
+  constructor(
+    private readonly store: Store,
+    private readonly deps: { provider: TelephonyProvider; scheduler: Scheduler; doNotContact: DoNotContact; linkedWork: LinkedWork; log: Logger },
+    private readonly opts: { fromNumber: string | undefined },
+  ) {}
+
+  schedule(input: ScheduleSmsInput): { message: Message; created: boolean } {
+    const { provider, scheduler, linkedWork } = this.deps;
+    if (!isE164(input.to)) throw new UserError(e164Message('to', input.to));
+    const from = input.from ?? this.opts.fromNumber ?? (provider.name === 'sim' ? '+15550100000' : undefined);
+    if (from === undefined) throw new UserError('No sender: pass `from` or set SWITCHBOARD_FROM_NUMBER to a number you own on the carrier.');
+    if (!isE164(from)) throw new UserError(e164Message('from', from));
+    if (!input.body.trim()) throw new UserError('`body` must not be empty.');
+    if (input.body.length > MAX_BODY) throw new UserError(`\`body\` is ${input.body.length} characters; carriers take at most ${MAX_BODY}.`);
+    if (input.step_id !== undefined && input.mission_id === undefined) throw new UserError('`step_id` needs `mission_id` too.');
+    const dueMs = parseScheduledAt(input.scheduled_at);
+    return this.store.tx(() => {
+      if (input.idempotency_key !== undefined) {
+        const existing = this.store.sql('SELECT id FROM messages WHERE idempotency_key = ?').get(input.idempotency_key) as { id: string } | undefined;
+        if (existing) return { message: this.get(existing.id), created: false };
+      }
+      const missionId = input.mission_id === undefined ? null : linkedWork.resolveTarget(input.mission_id, input.step_id);
+      const id = newId('sms');
+      const now = nowIso();
+      this.store
+        .sql(
+          `INSERT INTO messages (id, direction, to_number, from_number, body, status, mission_id, step_id, idempotency_key, scheduled_at, created_at, updated_at)
+           VALUES (?, 'outbound', ?, ?, ?, 'scheduled', ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(id, input.to, from, input.body, missionId, input.step_id ?? null, input.idempotency_key ?? null, iso(dueMs), now, now);
+      scheduler.enqueue('sms', id, dueMs);
+      this.announce(id, missionId);
+      return { message: this.get(id), created: true };
+    });
+  }
+
+  get(messageId: string): Message {
+    const row = this.store.sql(`SELECT ${COLUMNS} FROM messages WHERE id = ?`).get(messageId) as Row | undefined;
+    if (!row) throw new NotFoundError(`No message has id ${JSON.stringify(messageId)}; list_messages shows the ones that exist.`);
+    return toMessage(row);
+  }
+
+  list(filter: { with?: string; mission_id?: string; direction?: 'outbound' | 'inbound'; limit?: number } = {}): Message[] {
+    if (filter.with !== undefined && !isE164(filter.with)) throw new UserError(e164Message('with', filter.with));
+    const rows = this.store
+      .sql(
+        `SELECT ${COLUMNS} FROM messages
+         WHERE (@peer IS NULL OR to_number = @peer OR from_number = @peer) AND (@mission IS NULL OR mission_id = @mission)
+           AND (@direction IS NULL OR direction = @direction)
+         ORDER BY created_at DESC, rowid DESC LIMIT @limit`,
+      )
+      .all({ peer: filter.with ?? null, mission: filter.mission_id ?? null, direction: filter.direction ?? null, limit: filter.limit ?? 50 }) as Row[];
+    return rows.map(toMessage);
+  }
+
+  /** Sends one due message: claim and checks in a transaction, then the carrier. */
+  dispatch(item: WorkItem): void {
+    const { scheduler, provider, doNotContact, linkedWork } = this.deps;
+    const request = this.store.tx(() => {
+      if (!scheduler.claim(item.id)) return null;
+      const row = this.row(item.ref_id);
+      if (row.status !== 'scheduled') return null;
+      if (doNotContact.has(row.to)) {
+        this.move(row, 'failed', { error_code: 'do_not_contact', error_message: `${row.to} is on the do-not-contact list; the message was not sent.`, ended_at: nowIso() });
+        return null;
+      }
+      this.move(row, 'queued', { sent_at: null });
+      if (row.mission_id && row.step_id) linkedWork.started(row.mission_id, row.step_id);
+      return { messageId: row.message_id, to: row.to, from: row.from!, body: row.body, idempotencyKey: row.message_id };
+    });
+    if (!request) return;
+    provider.sendSms(request).then(
+      ({ providerMessageId }) =>
+        this.store.tx(() =>
+          this.store.sql('UPDATE messages SET provider = ?, provider_message_id = ? WHERE id = ?').run(provider.name, providerMessageId, request.messageId),
+        ),
+      (err: unknown) => {
+        const carrier = err instanceof CarrierError ? err : new CarrierError(String((err as Error)?.message ?? err), 'carrier_error');
+        this.deps.log.warn({ messageId: request.messageId, code: carrier.code }, 'carrier refused the message');
+        this.store.tx(() => {
+          const row = this.row(request.messageId);
+          if (smsMachine.canMove(row.status, 'failed')) this.move(row, 'failed', { error_code: carrier.code, error_message: carrier.message, ended_at: nowIso() });
+        });
+      },
+    );
+  }
+
+  /** Applies a carrier SMS event; late ones never move a message backwards. */
+  apply(event: Extract<CarrierEvent, { providerMessageId: string }>): void {
+    if (event.type === 'sms.inbound') return this.receive(event);
+    const row = this.store.sql(`SELECT ${COLUMNS} FROM messages WHERE provider = ? AND provider_message_id = ?`).get(this.deps.provider.name, event.providerMessageId) as Row | undefined;
+    if (!row) return;
+    const to: SmsStatus = event.type === 'sms.sent' ? 'sent' : event.type === 'sms.delivered' ? 'delivered' : 'failed';
+    if (!smsMachine.canMove(row.status, to)) return;
+    if (event.type === 'sms.failed') {
+      this.move(row, 'failed', { error_code: event.errorCode ?? null, error_message: event.errorMessage ?? 'The carrier could not deliver the message.', ended_at: event.at });
+    } else this.move(row, to, to === 'sent' ? { sent_at: event.at } : { ended_at: event.at });
+  }
+
+  /** Cancels a mission's unsent messages, inside the mission's transaction. */
+  cancelForMission(missionId: string): void {
+    const rows = this.store.sql(`SELECT ${COLUMNS} FROM messages WHERE mission_id = ? AND status = 'scheduled'`).all(missionId) as Row[];
+    for (const row of rows) {
+      this.deps.scheduler.cancel(row.message_id);
+      this.move(row, 'canceled', { error_code: 'mission_ended', error_message: 'Canceled because its mission ended.', ended_at: nowIso() });
+    }
+  }
+
+  private receive(event: Extract<CarrierEvent, { type: 'sms.inbound' }>): void {
+    const { provider, doNotContact } = this.deps;
+    if (this.store.sql('SELECT 1 FROM messages WHERE provider = ? AND provider_message_id = ?').get(provider.name, event.providerMessageId)) return;
+    const id = newId('sms');
+    this.store
+      .sql(
+        `INSERT INTO messages (id, direction, to_number, from_number, body, status, provider, provider_message_id, scheduled_at, sent_at, created_at, updated_at)
+         VALUES (?, 'inbound', ?, ?, ?, 'received', ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(id, event.to, event.from, event.body, provider.name, event.providerMessageId, event.at, event.at, event.at, event.at);
+    const keyword = optOutKeyword(event.body);
+    if (keyword === 'stop') doNotContact.add(event.from, `Replied "${event.body.trim()}" by SMS`, 'sms_stop');
+    if (keyword === 'start') doNotContact.remove(event.from, 'sms_stop');
+    this.announce(id, null);
+  }
+
+  /** The one place a message's status changes. */
+  private move(row: Row, to: SmsStatus, extra: Partial<Pick<Row, 'error_code' | 'error_message' | 'sent_at' | 'ended_at'>>): void {
+    smsMachine.assertMove(row.status, to, `message ${row.message_id}`);
+    const cols = Object.keys(extra) as (keyof typeof extra)[];
+    const sets = ['status = ?', 'updated_at = ?', ...cols.map((c) => `${c} = coalesce(?, ${c})`)].join(', ');
+    this.store.sql(`UPDATE messages SET ${sets} WHERE id = ?`).run(to, nowIso(), ...cols.map((c) => extra[c] ?? null), row.message_id);
+    row.status = to;
+    this.announce(row.message_id, row.mission_id);
+    if (smsMachine.isTerminal(to) && row.mission_id && row.step_id) this.deps.linkedWork.settled(row.mission_id, row.step_id);
+  }
+
+  private row(messageId: string): Row {
+    const row = this.store.sql(`SELECT ${COLUMNS} FROM messages WHERE id = ?`).get(messageId) as Row | undefined;
+    if (!row) throw new NotFoundError(`No message has id ${JSON.stringify(messageId)}.`);
+    return row;
+  }
+
+  private announce(messageId: string, missionId: string | null): void {
+    this.store.announce({ kind: 'message', id: messageId });
+    if (missionId) this.store.announce({ kind: 'mission', id: missionId });
+  }
+}
+
+function toMessage({ error_code, error_message, ...rest }: Row): Message {
+  return { ...rest, error: error_message ? { code: error_code, message: error_message } : null };
+}

@@ -1,0 +1,133 @@
+import type { Logger } from '../log.js';
+import type { Store } from '../store/store.js';
+import { nowIso } from '../time.js';
+
+export type WorkKind = 'call' | 'sms';
+export type WorkItem = { id: number; kind: WorkKind; ref_id: string; due_ms: number };
+
+export type SchedulerOptions = {
+  maxConcurrentCalls: number;
+  minCallSpacingMs: number;
+  /** Calls live at the carrier right now. */
+  liveCalls: () => number;
+  /** A due call must wait for a free line or for spacing. */
+  callWaiting: (callId: string) => void;
+  /** Starts the work. It must claim the item (`claim`) in the transaction that records the dispatch. */
+  dispatch: (item: WorkItem) => void;
+  log: Logger;
+};
+
+const BATCH = 500;
+const MAX_TIMER_MS = 60 * 60 * 1000;
+
+/**
+ * Durable dispatch of calls and SMS at their time. The queue lives in SQLite; a single timer is armed
+ * for the next due item (no polling). Items are claimed in a transaction, so none is dispatched twice.
+ */
+export class Scheduler {
+  private timer: NodeJS.Timeout | undefined;
+  private armedFor = Infinity;
+  private lastCallStart = 0;
+  private running = false;
+  private stopped = true;
+
+  constructor(
+    private readonly store: Store,
+    private readonly opts: SchedulerOptions,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.wake();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Adds work; call inside the transaction that created the call or message. */
+  enqueue(kind: WorkKind, refId: string, dueMs: number): void {
+    this.store.sql(`INSERT INTO scheduled_work (kind, ref_id, due_ms, state, created_at) VALUES (?, ?, ?, 'pending', ?)`).run(kind, refId, dueMs, nowIso());
+    // The timer is re-armed once the caller's transaction has committed.
+    if (dueMs < this.armedFor) queueMicrotask(() => this.arm(dueMs));
+  }
+
+  /** Cancels pending work for a call or message; true when something was pending. */
+  cancel(refId: string): boolean {
+    return this.store.sql(`UPDATE scheduled_work SET state = 'cancelled' WHERE ref_id = ? AND state = 'pending'`).run(refId).changes > 0;
+  }
+
+  /** Marks an item taken. False when another dispatch (or a cancel) got there first. */
+  claim(itemId: number): boolean {
+    return this.store.sql(`UPDATE scheduled_work SET state = 'claimed', claimed_at = ? WHERE id = ? AND state = 'pending'`).run(nowIso(), itemId).changes === 1;
+  }
+
+  /** Look again now: a line may have freed up, or new work arrived. */
+  wake(): void {
+    this.arm(Date.now());
+  }
+
+  private arm(at: number): void {
+    if (this.stopped || at >= this.armedFor) return;
+    clearTimeout(this.timer);
+    this.armedFor = at;
+    const delay = Math.min(Math.max(0, at - Date.now()), MAX_TIMER_MS);
+    this.timer = setTimeout(() => this.run(), delay);
+  }
+
+  private run(): void {
+    this.timer = undefined;
+    this.armedFor = Infinity;
+    if (this.stopped || this.running) return;
+    this.running = true;
+    let next = Infinity;
+    try {
+      next = this.dispatchDue();
+    } catch (err) {
+      this.opts.log.error({ err }, 'scheduler pass failed; retrying in a second');
+      next = Date.now() + 1000;
+    } finally {
+      this.running = false;
+    }
+    if (next < Infinity) this.arm(next);
+  }
+
+  /** Dispatches everything due that limits allow; returns when to look next. */
+  private dispatchDue(): number {
+    const now = Date.now();
+    const dueOf = (kind: WorkKind, limit: number) =>
+      this.store
+        .sql(`SELECT id, kind, ref_id, due_ms FROM scheduled_work WHERE state = 'pending' AND kind = ? AND due_ms <= ? ORDER BY due_ms, id LIMIT ?`)
+        .all(kind, now, limit) as WorkItem[];
+
+    const sms = dueOf('sms', BATCH);
+    for (const item of sms) this.opts.dispatch(item);
+
+    const { maxConcurrentCalls, minCallSpacingMs } = this.opts;
+    const free = maxConcurrentCalls - this.opts.liveCalls();
+    const spacedAt = this.lastCallStart + minCallSpacingMs;
+    let next = Infinity;
+    let calls: WorkItem[] = [];
+    if (free > 0 && now >= spacedAt) {
+      // With spacing, only one call may start per window.
+      calls = dueOf('call', Math.min(free, minCallSpacingMs > 0 ? 1 : BATCH));
+      for (const item of calls) this.opts.dispatch(item);
+      if (calls.length > 0) this.lastCallStart = now;
+    }
+    const waiting = this.store
+      .sql(
+        `SELECT w.ref_id FROM scheduled_work w JOIN calls c ON c.id = w.ref_id
+         WHERE w.state = 'pending' AND w.kind = 'call' AND w.due_ms <= ? AND c.status = 'scheduled' LIMIT ?`,
+      )
+      .all(now, BATCH) as { ref_id: string }[];
+    for (const w of waiting) this.opts.callWaiting(w.ref_id);
+    // Calls still due: a full house is woken by a call ending, spacing by the timer.
+    const moreDue = dueOf('call', 1).length > 0;
+    if (moreDue && free - calls.length > 0) next = Math.max(this.lastCallStart + minCallSpacingMs, now);
+    if (sms.length === BATCH) return now;
+    const upcoming = this.store.sql(`SELECT min(due_ms) AS due FROM scheduled_work WHERE state = 'pending' AND due_ms > ?`).get(now) as { due: number | null };
+    return Math.min(next, upcoming.due ?? Infinity);
+  }
+}

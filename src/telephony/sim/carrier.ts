@@ -1,0 +1,264 @@
+import { randomBytes } from 'node:crypto';
+import { humanize } from '../../voice/sim-agent.js';
+import type { Heard, VoiceLine } from '../../voice/engine.js';
+import type {
+  AnsweredBy,
+  CallEndStatus,
+  CallRef,
+  CarrierEvent,
+  PlaceCallRequest,
+  ProviderContext,
+  SendSmsRequest,
+  TelephonyProvider,
+} from '../provider.js';
+import type { SimDirectory, SimPerson } from './directory.js';
+
+/**
+ * The simulated phone network: in-process, no keys. Each dialed number is answered (or not) by the
+ * person the directory lists, who talks to the voice agent in text. Every delay is multiplied by `timeScale`.
+ */
+export class SimCarrier implements TelephonyProvider {
+  readonly name = 'sim';
+  readonly callsSurviveRestart = false;
+  readonly supportedModes = ['agent', 'notify', 'conversation'] as const;
+  readonly webhooks = [];
+  private readonly live = new Map<string, SimCall>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private stopped = false;
+
+  constructor(
+    private readonly ctx: ProviderContext,
+    private readonly directory: SimDirectory,
+    private readonly timeScale: number,
+  ) {}
+
+  async placeCall(req: PlaceCallRequest): Promise<{ providerCallId: string }> {
+    const providerCallId = `sim-call-${randomBytes(8).toString('hex')}`;
+    const call = new SimCall(this, providerCallId, req, this.directory.lookup(req.to));
+    this.live.set(providerCallId, call);
+    this.later(0, () => void call.play().finally(() => this.live.delete(providerCallId)));
+    return { providerCallId };
+  }
+
+  async hangup(providerCallId: string): Promise<void> {
+    this.live.get(providerCallId)?.end('hangup_by_switchboard');
+  }
+
+  async sendSms(req: SendSmsRequest): Promise<{ providerMessageId: string }> {
+    const providerMessageId = `sim-sms-${randomBytes(8).toString('hex')}`;
+    const person = this.directory.lookup(req.to);
+    this.later(0.5, () => {
+      this.emit({ type: 'sms.sent', providerMessageId, at: now() });
+      this.later(0.5, () => {
+        if (person.behavior === 'fail') {
+          this.emit({ type: 'sms.failed', providerMessageId, errorCode: 'sim_unreachable', errorMessage: 'The simulated number cannot receive messages.', at: now() });
+          return;
+        }
+        this.emit({ type: 'sms.delivered', providerMessageId, at: now() });
+        if (person.sms_reply) {
+          const reply = person.sms_reply;
+          this.later(2, () =>
+            this.emit({ type: 'sms.inbound', providerMessageId: `sim-sms-${randomBytes(8).toString('hex')}`, from: req.to, to: req.from, body: reply, at: now() }),
+          );
+        }
+      });
+    });
+    return { providerMessageId };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const call of this.live.values()) call.abandon();
+    this.live.clear();
+  }
+
+  /** A simulated person texts us, as if from the network. */
+  receiveSms(from: string, to: string, body: string): void {
+    this.emit({ type: 'sms.inbound', providerMessageId: `sim-sms-${randomBytes(8).toString('hex')}`, from, to, body, at: now() });
+  }
+
+  emit(event: CarrierEvent): void {
+    if (!this.stopped) this.ctx.deliver(null, [event]);
+  }
+
+  converse(ref: CallRef, line: VoiceLine): Promise<void> {
+    return this.ctx.converse(ref, line);
+  }
+
+  /** Runs `fn` after `seconds` of simulated time. */
+  later(seconds: number, fn: () => void): void {
+    if (this.stopped) return;
+    const ms = seconds * this.timeScale * 1000;
+    if (ms <= 0) {
+      setImmediate(() => !this.stopped && fn());
+      return;
+    }
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (!this.stopped) fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  sleep(seconds: number): Promise<void> {
+    return new Promise((resolve) => this.later(seconds, resolve));
+  }
+
+  /** Simulated seconds a sentence takes to say. */
+  speakingTime(text: string): number {
+    return 0.4 + text.length * 0.05;
+  }
+}
+
+/** One simulated call: the ring, the person (or machine) at the other end, and the line the agent talks on. */
+class SimCall implements VoiceLine {
+  answeredBy: AnsweredBy | null = null;
+  private ended = false;
+  private answered = false;
+  private agentDone = false;
+  private atVoicemail = false;
+  private heard: Heard[] = [];
+  private waiting: ((h: Heard) => void) | null = null;
+  private readonly ref: CallRef;
+
+  constructor(
+    private readonly net: SimCarrier,
+    private readonly providerCallId: string,
+    private readonly req: PlaceCallRequest,
+    private readonly person: SimPerson,
+  ) {
+    this.ref = { providerCallId, callId: req.callId, attempt: req.attempt };
+  }
+
+  async play(): Promise<void> {
+    const { behavior } = this.person;
+    if (behavior === 'fail') {
+      await this.net.sleep(0.5);
+      return this.finish('failed', 'network_failure', 'sim_unreachable', 'The simulated network could not connect the call.');
+    }
+    this.net.emit({ ...this.ref, type: 'call.ringing', at: now() });
+    const busy = behavior === 'busy' || (behavior === 'busy_then_answer' && this.req.attempt <= this.person.busy_attempts);
+    if (busy) {
+      await this.net.sleep(1);
+      return this.finish('busy', 'user_busy');
+    }
+    if (behavior === 'no_answer' || this.person.ring_seconds >= this.req.ringTimeoutSeconds) {
+      await this.net.sleep(Math.min(this.person.ring_seconds, this.req.ringTimeoutSeconds));
+      return this.finish('no_answer', 'ring_timeout');
+    }
+    await this.net.sleep(this.person.ring_seconds);
+    if (this.ended) return;
+    this.net.emit({ ...this.ref, type: 'call.answered', at: now() });
+    this.answered = true;
+    this.atVoicemail = behavior === 'voicemail';
+    if (this.req.amd !== 'off') {
+      this.answeredBy = this.atVoicemail ? 'machine' : 'human';
+      this.net.emit({ ...this.ref, type: 'call.answered_by', answeredBy: this.answeredBy, at: now() });
+    }
+    this.net.later(this.req.maxDurationSeconds, () => this.end('max_duration'));
+    this.greet();
+    await this.net.converse(this.ref, this).catch(() => undefined);
+    this.end('agent_hangup');
+  }
+
+  // --- the line, as the voice agent uses it ---
+
+  async say(text: string): Promise<void> {
+    if (this.ended || this.agentDone) return;
+    this.net.emit({ ...this.ref, type: 'call.transcript', speaker: 'agent', text, at: now() });
+    await this.net.sleep(this.net.speakingTime(text));
+    if (!this.atVoicemail && text.trim().endsWith('?')) this.callee(this.answer(text));
+  }
+
+  listen(): Promise<Heard> {
+    const next = this.heard.shift();
+    if (next) return Promise.resolve(next);
+    if (this.ended) return Promise.resolve({ kind: 'hangup' });
+    return new Promise((resolve) => (this.waiting = resolve));
+  }
+
+  async pressDigits(digits: string): Promise<void> {
+    if (this.ended || this.agentDone) return;
+    this.net.emit({ ...this.ref, type: 'call.dtmf', digits, at: now() });
+    await this.net.sleep(0.3);
+    if (digits === this.person.ivr_digit) this.callee(this.greeting());
+    else {
+      this.callee('Sorry, that is not a valid option. Goodbye.');
+      this.net.later(1, () => this.end('ivr_invalid_option'));
+    }
+  }
+
+  /** The agent is done talking; the call ends once its report is in (see `play`). */
+  async hangup(): Promise<void> {
+    this.agentDone = true;
+  }
+
+  // --- the person at the other end ---
+
+  private greet(): void {
+    const name = this.person.name ?? 'this number';
+    if (this.atVoicemail) {
+      const greeting = `Hi, you have reached ${name}. Please leave a message after the tone.`;
+      this.callee(greeting);
+      this.hear({ kind: 'beep' }, this.net.speakingTime(greeting) + 0.5);
+    } else if (this.person.behavior === 'ivr') {
+      this.callee(`Thank you for calling ${name}. For billing, press 9. To speak with a person, press ${this.person.ivr_digit}.`);
+    } else this.callee(this.greeting());
+  }
+
+  private greeting(): string {
+    return this.person.name ? `Hello, ${this.person.name}, how can I help?` : 'Hello?';
+  }
+
+  /** Answers a question from the facts whose name it mentions. */
+  private answer(question: string): string {
+    const q = question.toLowerCase();
+    const fact = Object.entries(this.person.facts).find(([key]) => q.includes(humanize(key).toLowerCase()));
+    return fact ? `The ${humanize(fact[0])} is ${fact[1]}.` : "Sorry, I don't know about that.";
+  }
+
+  private callee(text: string): void {
+    const delay = this.net.speakingTime(text);
+    this.net.later(delay, () => {
+      if (this.ended) return;
+      this.net.emit({ ...this.ref, type: 'call.transcript', speaker: 'callee', text, at: now() });
+      this.hear({ kind: 'speech', text }, 0);
+    });
+  }
+
+  private hear(h: Heard, afterSeconds: number): void {
+    this.net.later(afterSeconds, () => {
+      if (this.ended) return;
+      if (this.waiting) {
+        const resolve = this.waiting;
+        this.waiting = null;
+        resolve(h);
+      } else this.heard.push(h);
+    });
+  }
+
+  /** Ends an answered call (the agent or callee hung up, or the time limit hit). */
+  end(cause: string): void {
+    if (this.ended) return;
+    this.finish(this.atVoicemail ? 'voicemail' : this.answered ? 'completed' : 'canceled', cause);
+  }
+
+  /** The process is going away: the call just stops, with nothing more reported. */
+  abandon(): void {
+    this.ended = true;
+    this.waiting?.({ kind: 'hangup' });
+  }
+
+  private finish(status: CallEndStatus, cause: string, errorCode?: string, errorMessage?: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.net.emit({ ...this.ref, type: 'call.ended', status, cause, errorCode, errorMessage, at: now() });
+    const resolve = this.waiting;
+    this.waiting = null;
+    resolve?.({ kind: 'hangup' });
+  }
+}
+
+const now = () => new Date().toISOString();

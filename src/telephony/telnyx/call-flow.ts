@@ -1,0 +1,154 @@
+import type { Logger } from '../../log.js';
+import { isE164 } from '../../phone.js';
+import type { CallRef, CarrierEvent, InboundDecision, LiveCallInfo } from '../provider.js';
+import { decodeClientState, type CallState } from './client-state.js';
+import { answeredByFromAmd, CallPayloadSchema, endStatus, type CallPayload, type TelnyxEvent } from './events.js';
+
+/** A Call Control command to send once the webhook that asked for it has been recorded. */
+export type CallCommand =
+  | { verb: 'answer' | 'reject'; callControlId: string }
+  | { verb: 'speak'; callControlId: string; text: string; ref: CallRef; state?: CallState }
+  | { verb: 'hangup'; callControlId: string; state?: CallState };
+
+/** What one webhook means: events for the domain, then commands for Telnyx. */
+export type CallPlan = { events: CarrierEvent[]; commands: CallCommand[] };
+
+export type CallFlowDeps = {
+  log: Logger;
+  lookupCall(ref: CallRef): LiveCallInfo | undefined;
+  decideInbound(from: string | null, to: string): InboundDecision;
+  /** Greetings of accepted inbound calls, from the decision until the answer; lost on restart. */
+  greetings: Map<string, string>;
+  /** Spoken when an inbound call is answered after a restart forgot its greeting. */
+  defaultGreeting: string;
+};
+
+const TERMINAL = new Set(['completed', 'busy', 'no_answer', 'voicemail', 'failed', 'canceled']);
+const NOTHING: CallPlan = { events: [], commands: [] };
+
+/**
+ * Drives a notify call from Telnyx's call webhooks. Every text we speak is the call's last word: we hang up on
+ * call.speak.ended, never on a timer, so long messages are heard to the end. Undefined for events that are not ours.
+ */
+export function planCallEvent(event: TelnyxEvent, deps: CallFlowDeps): CallPlan | undefined {
+  if (!event.type.startsWith('call.')) return undefined;
+  const parsed = CallPayloadSchema.safeParse(event.payload);
+  if (!parsed.success) return undefined;
+  const p = parsed.data;
+  const state = decodeClientState(p.client_state);
+  const ref: CallRef = { providerCallId: p.call_control_id, ...(state && { callId: state.call_id, attempt: state.attempt }) };
+  const flow = new Flow(event, p, ref, state, deps);
+  switch (event.type) {
+    case 'call.initiated':
+      return p.direction === 'incoming' ? flow.inbound() : { events: [{ ...ref, type: 'call.ringing', at: event.at }], commands: [] };
+    case 'call.answered':
+      return flow.answered();
+    case 'call.machine.detection.ended':
+    case 'call.machine.premium.detection.ended':
+      return flow.detected();
+    case 'call.machine.greeting.ended':
+    case 'call.machine.premium.greeting.ended':
+      return flow.greetingEnded();
+    case 'call.speak.ended':
+      return { events: [], commands: [{ verb: 'hangup', callControlId: p.call_control_id }] };
+    case 'call.hangup':
+      return flow.hungUp();
+    default:
+      return NOTHING;
+  }
+}
+
+class Flow {
+  constructor(
+    private readonly event: TelnyxEvent,
+    private readonly p: CallPayload,
+    private readonly ref: CallRef,
+    private readonly state: CallState | undefined,
+    private readonly deps: CallFlowDeps,
+  ) {}
+
+  private get id(): string {
+    return this.p.call_control_id;
+  }
+
+  /** Asks the domain before answering, so a refused caller is never connected. */
+  inbound(): CallPlan {
+    const from = this.p.from && isE164(this.p.from) ? this.p.from : null;
+    const to = this.p.to ?? '';
+    const decision = this.deps.decideInbound(from, to);
+    if (!decision.accept) {
+      this.deps.log.info({ callControlId: this.id, reason: decision.reason }, 'telnyx inbound call rejected');
+      return { events: [], commands: [{ verb: 'reject', callControlId: this.id }] };
+    }
+    this.deps.greetings.set(this.id, decision.greeting);
+    return {
+      events: [{ type: 'call.inbound', providerCallId: this.id, from, to, at: this.event.at }],
+      commands: [{ verb: 'answer', callControlId: this.id }],
+    };
+  }
+
+  answered(): CallPlan {
+    const answered: CarrierEvent = { ...this.ref, type: 'call.answered', at: this.event.at };
+    if (!this.state) {
+      const greeting = this.deps.greetings.get(this.id) ?? this.deps.defaultGreeting;
+      this.deps.greetings.delete(this.id);
+      return this.say(greeting, [answered]);
+    }
+    const call = this.liveCall();
+    if (!call) return this.hangUp([answered]);
+    // With AMD on, the detection result decides what to say.
+    if (call.amd !== 'off') return { events: [answered], commands: [] };
+    return this.say(call.message, [answered]);
+  }
+
+  detected(): CallPlan {
+    const answeredBy = answeredByFromAmd(this.p.result);
+    const events: CarrierEvent[] = [{ ...this.ref, type: 'call.answered_by', answeredBy, at: this.event.at }];
+    const call = this.liveCall();
+    if (!call) return this.hangUp(events);
+    if (answeredBy === 'human' || answeredBy === 'unknown') return this.say(call.message, events);
+    if (answeredBy === 'machine' && call.amd === 'voicemail') return { events, commands: [] }; // speak after the beep
+    return this.hangUp(events, this.machineState());
+  }
+
+  greetingEnded(): CallPlan {
+    const call = this.liveCall();
+    if (!call) return this.hangUp([]);
+    if (call.amd !== 'voicemail') return NOTHING;
+    return this.say(call.voicemailMessage ?? call.message, [], this.machineState());
+  }
+
+  hungUp(): CallPlan {
+    this.deps.greetings.delete(this.id);
+    const cause = this.p.hangup_cause ?? 'unspecified';
+    const answered = this.deps.lookupCall(this.ref)?.status === 'in_progress';
+    const status = endStatus(cause, answered, this.state?.machine === true);
+    const sip = this.p.sip_hangup_cause;
+    const errorCode = status !== 'completed' && status !== 'voicemail' && sip && sip !== 'unspecified' ? sip : undefined;
+    return { events: [{ ...this.ref, type: 'call.ended', status, cause, ...(errorCode && { errorCode }), at: this.event.at }], commands: [] };
+  }
+
+  /** Says `text` (recording it as the agent's words) or, with nothing to say, ends the call. */
+  private say(text: string | null, events: CarrierEvent[], state?: CallState): CallPlan {
+    if (!text) return this.hangUp(events, state);
+    return {
+      events: [...events, { ...this.ref, type: 'call.transcript', speaker: 'agent', text, at: this.event.at }],
+      commands: [{ verb: 'speak', callControlId: this.id, text, ref: this.ref, ...(state && { state }) }],
+    };
+  }
+
+  private hangUp(events: CarrierEvent[], state?: CallState): CallPlan {
+    return { events, commands: [{ verb: 'hangup', callControlId: this.id, ...(state && { state }) }] };
+  }
+
+  /** The attempt as the domain knows it, or undefined when it is unknown or already over (then we only hang up). */
+  private liveCall(): LiveCallInfo | undefined {
+    const call = this.deps.lookupCall(this.ref);
+    return call && !TERMINAL.has(call.status) ? call : undefined;
+  }
+
+  // Rides on our next command's client_state so the final call.hangup reports a voicemail.
+  private machineState(): CallState | undefined {
+    return this.state && { ...this.state, machine: true };
+  }
+}

@@ -1,0 +1,131 @@
+import type { KeyObject } from 'node:crypto';
+import { ConfigError } from '../../config.js';
+import { CarrierError, type CallMode, type ProviderContext, type TelephonyProvider } from '../provider.js';
+import { planCallEvent, type CallPlan } from './call-flow.js';
+import { CommandRunner } from './commands.js';
+import { isCallGone } from './errors.js';
+import { messageEvents, type TelnyxEvent } from './events.js';
+import { commandId, TelnyxRest } from './rest.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+import { parseTelnyxPublicKey } from './signature.js';
+import { TELNYX_WEBHOOK_PATH, telnyxWebhookRoute } from './webhook.js';
+
+export type TelnyxProviderOptions = {
+  /** Retries of idempotent Call Control commands (default 3 tries, 200 ms·2^n apart). */
+  retry?: RetryPolicy;
+  /** Per-request timeout of the REST client (default 10 s). */
+  requestTimeoutMs?: number;
+};
+
+// Agent mode needs the live media bridge, which this adapter does not run yet.
+const SUPPORTED_MODES: readonly CallMode[] = ['notify'];
+
+/** Telnyx Call Control v2 and Messaging, driven from signed webhooks. */
+export function createTelnyxProvider(ctx: ProviderContext, opts: TelnyxProviderOptions = {}): TelephonyProvider {
+  const { config, log } = ctx;
+  const apiKey = config.TELNYX_API_KEY;
+  const connectionId = config.TELNYX_CONNECTION_ID;
+  const publicUrl = config.SWITCHBOARD_PUBLIC_URL;
+  const missing = [
+    !apiKey && 'TELNYX_API_KEY: is required for the Telnyx carrier',
+    !connectionId && 'TELNYX_CONNECTION_ID: is required for the Telnyx carrier (the Call Control application id)',
+    !publicUrl && 'SWITCHBOARD_PUBLIC_URL: is required so Telnyx can reach the webhooks',
+  ].filter((p): p is string => typeof p === 'string');
+  if (!apiKey || !connectionId || !publicUrl) throw new ConfigError(missing);
+
+  const verifyKey = webhookKey(ctx);
+  const webhookUrl = `${publicUrl}${TELNYX_WEBHOOK_PATH}`;
+  const rest = new TelnyxRest({
+    apiKey,
+    connectionId,
+    baseURL: config.SWITCHBOARD_TELNYX_API_URL,
+    timeoutMs: opts.requestTimeoutMs ?? 10_000,
+    retry: opts.retry ?? DEFAULT_RETRY,
+    log,
+  });
+  const runner = new CommandRunner(rest, ctx.deliver, log);
+  const flowDeps = {
+    log,
+    lookupCall: ctx.lookupCall,
+    decideInbound: ctx.decideInbound,
+    greetings: new Map<string, string>(),
+    defaultGreeting: config.SWITCHBOARD_INBOUND_GREETING,
+  };
+
+  function onEvent(event: TelnyxEvent): void {
+    const plan: CallPlan | undefined = planCallEvent(event, flowDeps) ?? asPlan(messageEvents(event));
+    if (!plan || (plan.events.length === 0 && plan.commands.length === 0)) {
+      log.debug({ eventType: event.type, eventId: event.id }, 'telnyx event ignored');
+      return;
+    }
+    // A redelivered event changes nothing and sends no command twice.
+    if (ctx.deliver({ eventKey: event.id, kind: event.type }, plan.events) === 'duplicate') return;
+    if (plan.commands.length) runner.run(event.id, plan.commands);
+  }
+
+  return {
+    name: 'telnyx',
+    callsSurviveRestart: true,
+    supportedModes: SUPPORTED_MODES,
+    webhooks: [telnyxWebhookRoute({ log, verifyKey, onEvent })],
+
+    async placeCall(req) {
+      if (!SUPPORTED_MODES.includes(req.mode)) {
+        throw new CarrierError(`The Telnyx carrier cannot run ${req.mode} calls yet; use mode "notify".`, 'unsupported_mode');
+      }
+      const providerCallId = await rest.dial({
+        to: req.to,
+        from: req.from,
+        webhookUrl,
+        state: { call_id: req.callId, attempt: req.attempt },
+        commandId: req.idempotencyKey,
+        amd: req.amd === 'detect' ? 'detect' : req.amd === 'voicemail' ? 'detect_beep' : undefined,
+        ringTimeoutSeconds: req.ringTimeoutSeconds,
+        maxDurationSeconds: req.maxDurationSeconds,
+      });
+      return { providerCallId };
+    },
+
+    async hangup(providerCallId) {
+      try {
+        await rest.hangup(providerCallId, commandId(`hangup:${providerCallId}`));
+      } catch (err) {
+        if (!(err instanceof CarrierError && isCallGone(err))) throw err;
+      }
+    },
+
+    async sendSms(req) {
+      const providerMessageId = await rest.sendMessage({
+        to: req.to,
+        from: req.from,
+        text: req.body,
+        webhookUrl,
+        messagingProfileId: config.TELNYX_MESSAGING_PROFILE_ID,
+      });
+      return { providerMessageId };
+    },
+
+    stop: () => runner.idle(),
+  };
+}
+
+/** The key webhooks are checked with; null only when verification is switched off, which is said loudly once. */
+function webhookKey({ config, log }: ProviderContext): KeyObject | null {
+  if (config.SWITCHBOARD_INSECURE_SKIP_WEBHOOK_VERIFY) {
+    log.warn(
+      'SWITCHBOARD_INSECURE_SKIP_WEBHOOK_VERIFY is on: Telnyx webhooks are NOT authenticated and anyone who can reach ' +
+        `${TELNYX_WEBHOOK_PATH} can fake call and SMS events. Never run this way on a public URL.`,
+    );
+    return null;
+  }
+  if (!config.TELNYX_PUBLIC_KEY) throw new ConfigError(['TELNYX_PUBLIC_KEY: is required to verify Telnyx webhooks']);
+  try {
+    return parseTelnyxPublicKey(config.TELNYX_PUBLIC_KEY).key;
+  } catch (err) {
+    throw new ConfigError([(err as Error).message]);
+  }
+}
+
+function asPlan(events: CallPlan['events'] | undefined): CallPlan | undefined {
+  return events && { events, commands: [] };
+}

@@ -1,0 +1,137 @@
+import { createHash } from 'node:crypto';
+import Telnyx from 'telnyx';
+import type { Logger } from '../../log.js';
+import type { CallState } from './client-state.js';
+import { encodeClientState } from './client-state.js';
+import { isTransient, toCarrierError } from './errors.js';
+import { withRetry, type RetryPolicy } from './retry.js';
+
+export const TELNYX_API_URL = 'https://api.telnyx.com/v2';
+
+export type DialRequest = {
+  to: string;
+  from: string;
+  webhookUrl: string;
+  state: CallState;
+  commandId: string;
+  amd: 'detect' | 'detect_beep' | undefined;
+  ringTimeoutSeconds: number;
+  maxDurationSeconds: number;
+};
+
+export type MessageRequest = { to: string; from: string; text: string; webhookUrl: string; messagingProfileId?: string };
+
+// Plain text, the one voice and language Telnyx's basic TTS always has.
+const SPEAK_DEFAULTS = { voice: 'female', language: 'en-US', payload_type: 'text' } as const;
+
+/**
+ * The Telnyx REST calls Switchboard makes, through the official SDK with its own retries off. Call Control commands
+ * carry a command_id, which Telnyx dedupes, so they are repeated on transient failures; sending an SMS is not
+ * idempotent at Telnyx and is tried once. Every failure comes out as a CarrierError.
+ */
+export class TelnyxRest {
+  private readonly client: Telnyx;
+  private readonly connectionId: string;
+  private readonly retry: RetryPolicy;
+
+  constructor(opts: { apiKey: string; connectionId: string; baseURL?: string; timeoutMs: number; retry: RetryPolicy; log: Logger }) {
+    this.connectionId = opts.connectionId;
+    this.retry = opts.retry;
+    this.client = new Telnyx({
+      apiKey: opts.apiKey,
+      publicKey: null,
+      clientID: null,
+      clientSecret: null,
+      baseURL: opts.baseURL ?? TELNYX_API_URL,
+      maxRetries: 0,
+      timeout: opts.timeoutMs,
+      logLevel: 'warn',
+      // Only the message text: SDK details may hold request headers.
+      logger: {
+        error: (msg) => opts.log.error({ component: 'telnyx-sdk' }, msg),
+        warn: (msg) => opts.log.warn({ component: 'telnyx-sdk' }, msg),
+        info: (msg) => opts.log.debug({ component: 'telnyx-sdk' }, msg),
+        debug: (msg) => opts.log.trace({ component: 'telnyx-sdk' }, msg),
+      },
+    });
+  }
+
+  /** Resolves with the new call's call_control_id. */
+  async dial(req: DialRequest): Promise<string> {
+    const res = await this.command(() =>
+      this.client.calls.dial({
+        connection_id: this.connectionId,
+        to: req.to,
+        from: req.from,
+        webhook_url: req.webhookUrl,
+        webhook_url_method: 'POST',
+        client_state: encodeClientState(req.state),
+        command_id: req.commandId,
+        timeout_secs: req.ringTimeoutSeconds,
+        time_limit_secs: req.maxDurationSeconds,
+        ...(req.amd && { answering_machine_detection: req.amd }),
+      }),
+    );
+    const id = res.data?.call_control_id;
+    if (!id) throw toCarrierError(new Error('Telnyx accepted the dial but returned no call_control_id'), false);
+    return id;
+  }
+
+  async speak(callControlId: string, text: string, commandId: string, state?: CallState): Promise<void> {
+    await this.command(() =>
+      this.client.calls.actions.speak(callControlId, {
+        ...SPEAK_DEFAULTS,
+        payload: text,
+        command_id: commandId,
+        ...(state && { client_state: encodeClientState(state) }),
+      }),
+    );
+  }
+
+  async hangup(callControlId: string, commandId: string, state?: CallState): Promise<void> {
+    await this.command(() =>
+      this.client.calls.actions.hangup(callControlId, { command_id: commandId, ...(state && { client_state: encodeClientState(state) }) }),
+    );
+  }
+
+  async answer(callControlId: string, commandId: string): Promise<void> {
+    await this.command(() => this.client.calls.actions.answer(callControlId, { command_id: commandId }));
+  }
+
+  async reject(callControlId: string, commandId: string): Promise<void> {
+    await this.command(() => this.client.calls.actions.reject(callControlId, { cause: 'CALL_REJECTED', command_id: commandId }));
+  }
+
+  /** Resolves with the Telnyx message id. */
+  async sendMessage(req: MessageRequest): Promise<string> {
+    let res;
+    try {
+      res = await this.client.messages.send({
+        to: req.to,
+        from: req.from,
+        text: req.text,
+        webhook_url: req.webhookUrl,
+        ...(req.messagingProfileId && { messaging_profile_id: req.messagingProfileId }),
+      });
+    } catch (err) {
+      throw toCarrierError(err, false);
+    }
+    const id = res.data?.id;
+    if (!id) throw toCarrierError(new Error('Telnyx accepted the message but returned no id'), false);
+    return id;
+  }
+
+  private async command<T>(send: () => Promise<T>): Promise<T> {
+    try {
+      return await withRetry(send, this.retry, isTransient);
+    } catch (err) {
+      throw toCarrierError(err, true);
+    }
+  }
+}
+
+/** A UUID-shaped command_id derived from `seed`, so every retry of one decision carries the same id. */
+export function commandId(seed: string): string {
+  const h = createHash('sha256').update(seed).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}

@@ -1,0 +1,24 @@
+import type { InboundDecision, LiveCallInfo } from '../provider.js';
+import { isAfterGreeting, type TwilioAnsweredBy } from './answered-by.js';
+import type { Verb } from './twiml.js';
+
+const say = (text: string | null): Verb[] => (text?.trim() ? [{ verb: 'say', text }] : []);
+const HANGUP: Verb = { verb: 'hangup' };
+
+/** What an answered outbound call does, from what the attempt was asked and who picked up. */
+export function outboundScript(call: LiveCallInfo | undefined, answeredBy: TwilioAnsweredBy | undefined): Verb[] {
+  if (!call) return [HANGUP];
+  if (answeredBy === 'fax' || answeredBy?.startsWith('machine_')) {
+    // A machine only hears us when a voicemail drop was asked for and its greeting is over.
+    if (call.amd !== 'voicemail' || !isAfterGreeting(answeredBy)) return [HANGUP];
+    return [...say(call.voicemailMessage ?? (call.mode === 'notify' ? call.message : null)), HANGUP];
+  }
+  if (call.mode === 'notify') return [...say(call.message), HANGUP];
+  // Agent and conversation modes need the live media bridge (<Connect><Stream>); the domain refuses them until then.
+  return [HANGUP];
+}
+
+/** An inbound call is rejected before it is ever connected, or greeted. */
+export function inboundScript(decision: InboundDecision): Verb[] {
+  return decision.accept ? [...say(decision.greeting), HANGUP] : [{ verb: 'reject' }];
+}

@@ -1,0 +1,86 @@
+import type { Amd } from '../../assistants/assistants.js';
+import { ConfigError } from '../../config.js';
+import { CarrierError, type CallMode, type PlaceCallRequest, type ProviderContext, type SendSmsRequest, type TelephonyProvider } from '../provider.js';
+import { createTwilioClient } from './client.js';
+import { twilioWebhookUrl } from './paths.js';
+import { DEFAULT_RETRY, requestTwilio, type RetryPolicy } from './request.js';
+import { createTwilioWebhooks } from './webhooks.js';
+
+export type TwilioProviderOptions = { retry?: RetryPolicy };
+
+const MACHINE_DETECTION: Record<Amd, 'Enable' | 'DetectMessageEnd' | undefined> = {
+  off: undefined,
+  detect: 'Enable',
+  // Waits for the greeting to end, so a voicemail message lands after the beep.
+  voicemail: 'DetectMessageEnd',
+};
+
+/** Twilio's answers for a call it no longer has live (20404 not found, 21220 not in progress): the hangup is done. */
+const ALREADY_GONE = new Set(['20404', '21220']);
+
+/**
+ * Twilio Programmable Voice and Messaging. Calls are driven by TwiML served from our voice webhook,
+ * so they keep running (and calling back) across a Switchboard restart.
+ */
+export function createTwilioProvider(ctx: ProviderContext, opts: TwilioProviderOptions = {}): TelephonyProvider {
+  const publicUrl = ctx.config.SWITCHBOARD_PUBLIC_URL;
+  if (!publicUrl) throw new ConfigError(['SWITCHBOARD_PUBLIC_URL: is required so Twilio can reach the webhooks (an https tunnel or proxy origin)']);
+  const client = createTwilioClient(ctx.config);
+  const log = ctx.log.child({ carrier: 'twilio' });
+  const retry = opts.retry ?? DEFAULT_RETRY;
+  const supportedModes: readonly CallMode[] = ['notify'];
+
+  return {
+    name: 'twilio',
+    callsSurviveRestart: true,
+    supportedModes,
+    webhooks: createTwilioWebhooks(ctx, publicUrl),
+
+    async placeCall(req: PlaceCallRequest) {
+      if (!supportedModes.includes(req.mode)) {
+        throw new CarrierError(`Twilio cannot run ${req.mode} calls yet; use mode "notify".`, 'unsupported_mode');
+      }
+      const attempt = { callId: req.callId, attempt: req.attempt };
+      const machineDetection = MACHINE_DETECTION[req.amd];
+      const call = await requestTwilio(
+        'calls.create',
+        () =>
+          client.calls.create({
+            to: req.to,
+            from: req.from,
+            url: twilioWebhookUrl(publicUrl, 'voice', attempt),
+            method: 'POST',
+            statusCallback: twilioWebhookUrl(publicUrl, 'status', attempt),
+            statusCallbackMethod: 'POST',
+            statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
+            timeout: req.ringTimeoutSeconds,
+            timeLimit: req.maxDurationSeconds,
+            ...(machineDetection ? { machineDetection } : {}),
+          }),
+        { idempotent: false, retry, log },
+      );
+      return { providerCallId: call.sid };
+    },
+
+    async hangup(providerCallId: string) {
+      try {
+        await requestTwilio('calls.update', () => client.calls(providerCallId).update({ status: 'completed' }), { idempotent: true, retry, log });
+      } catch (err) {
+        if (err instanceof CarrierError && ALREADY_GONE.has(err.code)) return;
+        throw err;
+      }
+    },
+
+    async sendSms(req: SendSmsRequest) {
+      const message = await requestTwilio(
+        'messages.create',
+        () => client.messages.create({ to: req.to, from: req.from, body: req.body, statusCallback: twilioWebhookUrl(publicUrl, 'status') }),
+        { idempotent: false, retry, log },
+      );
+      return { providerMessageId: message.sid };
+    },
+
+    // Nothing of ours to wind down: live calls stay with Twilio and keep calling the webhooks.
+    async stop() {},
+  };
+}

@@ -1,0 +1,54 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../../log.js';
+import { CarrierError } from '../provider.js';
+
+export type RetryPolicy = { attempts: number; baseDelayMs: number };
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 200 };
+
+type Failure = { message: string; code: string; transient: boolean; neverReachedTwilio: boolean };
+
+/**
+ * Runs one Twilio REST request. Transient failures (429, 5xx, timeouts, network) are retried with
+ * backoff only when `idempotent`: Twilio documents no idempotency key for Calls or Messages create,
+ * so repeating one after an unclear failure could dial or text twice.
+ */
+export async function requestTwilio<T>(
+  what: string,
+  send: () => Promise<T>,
+  opts: { idempotent: boolean; retry: RetryPolicy; log: Logger },
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (err) {
+      const failure = describeFailure(err);
+      if (!opts.idempotent || !failure.transient || attempt >= opts.retry.attempts) throw toCarrierError(what, failure, opts.idempotent);
+      opts.log.warn({ op: what, attempt, code: failure.code }, 'Twilio request failed; retrying');
+      await sleep(opts.retry.baseDelayMs * 2 ** (attempt - 1));
+    }
+  }
+}
+
+// A refused request had no effect, so even a create may be repeated later; an unclear one may have dialed.
+function toCarrierError(what: string, f: Failure, idempotent: boolean): CarrierError {
+  return new CarrierError(`Twilio ${what} failed: ${f.message}`, f.code, f.transient && (idempotent || f.neverReachedTwilio));
+}
+
+const TIMEOUTS = new Set(['ECONNABORTED', 'ETIMEDOUT', 'ESOCKETTIMEDOUT']);
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+
+function describeFailure(err: unknown): Failure {
+  const e = (err ?? {}) as { status?: unknown; code?: unknown; message?: unknown };
+  const message = typeof e.message === 'string' && e.message ? e.message : String(err);
+  if (typeof e.status === 'number') {
+    // RestException / TwilioServiceException: Twilio answered with an error body {code, message, more_info, status}.
+    const status = e.status;
+    const code = typeof e.code === 'number' || typeof e.code === 'string' ? String(e.code) : String(status);
+    return { message: `${message} (HTTP ${status}, code ${code})`, code, transient: status === 429 || status >= 500, neverReachedTwilio: status === 429 };
+  }
+  const netCode = typeof e.code === 'string' ? e.code : '';
+  if (TIMEOUTS.has(netCode)) return { message: `no answer in time (${message})`, code: 'timeout', transient: true, neverReachedTwilio: false };
+  if (UNREACHABLE.has(netCode)) return { message: `cannot reach Twilio (${message})`, code: netCode, transient: true, neverReachedTwilio: true };
+  if (netCode) return { message, code: netCode, transient: netCode === 'ECONNRESET', neverReachedTwilio: false };
+  return { message, code: 'unknown', transient: false, neverReachedTwilio: false };
+}

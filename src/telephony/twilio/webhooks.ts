@@ -1,0 +1,141 @@
+import type { CallRef, CarrierEvent, ProviderContext, WebhookRequest, WebhookResponse, WebhookRoute } from '../provider.js';
+import { parseAnsweredBy, toAnsweredBy } from './answered-by.js';
+import { inboundScript, outboundScript } from './call-script.js';
+import { TWILIO_WEBHOOK_PATHS, type TwilioWebhookKind } from './paths.js';
+import { formParams, isSignedByTwilio } from './signature.js';
+import { callStatusEvents, eventTime, smsStatusEvents, type TwilioParams } from './status.js';
+import { emptyMessagingTwiml, renderVoiceTwiml, spokenTexts, type Verb } from './twiml.js';
+
+type Handler = (p: TwilioParams, req: WebhookRequest) => WebhookResponse;
+
+const OK: WebhookResponse = { status: 200 };
+
+/** Twilio's placeholders for a withheld caller id ("ANONYMOUS", "RESTRICTED", "UNAVAILABLE", "BLOCKED" on a keypad). */
+const WITHHELD = new Set(['+266696687', '+7378742833', '+86282452253', '+2562533']);
+
+/**
+ * The three Twilio webhooks. Each request is authenticated against the URL Twilio was given, then its
+ * events are delivered once per carrier event identity; a replay gets the same answer and changes nothing.
+ */
+export function createTwilioWebhooks(ctx: ProviderContext, publicUrl: string): WebhookRoute[] {
+  const log = ctx.log.child({ carrier: 'twilio' });
+  const authToken = ctx.config.TWILIO_AUTH_TOKEN;
+  const skipVerify = ctx.config.SWITCHBOARD_INSECURE_SKIP_WEBHOOK_VERIFY;
+  if (skipVerify) {
+    log.warn('SWITCHBOARD_INSECURE_SKIP_WEBHOOK_VERIFY is on: Twilio webhook signatures are NOT checked, so anyone who can reach the sidecar can fake calls and messages. Never use this in production.');
+  }
+
+  function deliver(req: WebhookRequest, kind: string, derivedKey: string, events: CarrierEvent[]): void {
+    if (events.length === 0) return;
+    const token = header(req, 'i-twilio-idempotency-token');
+    const eventKey = token ? `twilio:token:${token}` : `twilio:${derivedKey}`;
+    if (ctx.deliver({ eventKey, kind }, events) === 'duplicate') log.debug({ eventKey }, 'duplicate Twilio delivery ignored');
+  }
+
+  const voice: Handler = (p, req) => {
+    const callId = req.query.get('call_id');
+    if (callId === null) return p.Direction === 'inbound' ? inboundCall(p, req) : hangUpStranger(p);
+    const ref = callRef(req, p.CallSid ?? '');
+    const answeredBy = parseAnsweredBy(p.AnsweredBy);
+    const call = ctx.lookupCall(ref);
+    if (!call) log.warn({ callId, providerCallId: ref.providerCallId }, 'Twilio asked for an attempt Switchboard does not know; hanging up');
+    const verbs = outboundScript(call, answeredBy);
+    const at = eventTime(p);
+    const events: CarrierEvent[] = [
+      ...(answeredBy ? [{ ...ref, type: 'call.answered_by' as const, answeredBy: toAnsweredBy(answeredBy), at }] : []),
+      ...agentLines(ref, verbs, at),
+    ];
+    deliver(req, 'twilio.voice', `voice:${ref.providerCallId}:${p.AnsweredBy ?? '-'}`, events);
+    return twimlResponse(renderVoiceTwiml(verbs));
+  };
+
+  // The policy decides before any TwiML exists, so a refused caller is never connected.
+  function inboundCall(p: TwilioParams, req: WebhookRequest): WebhookResponse {
+    const providerCallId = p.CallSid ?? '';
+    const from = callerId(p.From);
+    const to = p.To ?? '';
+    const decision = ctx.decideInbound(from, to);
+    const verbs = inboundScript(decision);
+    if (!decision.accept) {
+      log.info({ providerCallId, reason: decision.reason }, 'inbound Twilio call rejected');
+      return twimlResponse(renderVoiceTwiml(verbs));
+    }
+    const at = eventTime(p);
+    const events: CarrierEvent[] = [{ type: 'call.inbound', providerCallId, from, to, at }, ...agentLines({ providerCallId }, verbs, at)];
+    deliver(req, 'twilio.voice', `voice:${providerCallId}:inbound`, events);
+    return twimlResponse(renderVoiceTwiml(verbs));
+  }
+
+  function hangUpStranger(p: TwilioParams): WebhookResponse {
+    log.warn({ providerCallId: p.CallSid, direction: p.Direction }, 'Twilio voice webhook for a call Switchboard did not place; hanging up');
+    return twimlResponse(renderVoiceTwiml([{ verb: 'hangup' }]));
+  }
+
+  const status: Handler = (p, req) => {
+    if (p.MessageSid && p.MessageStatus) {
+      deliver(req, 'twilio.sms-status', `sms-status:${p.MessageSid}:${p.MessageStatus}`, smsStatusEvents(p));
+    } else if (p.CallSid && p.CallStatus) {
+      const events = callStatusEvents(p, callRef(req, p.CallSid));
+      deliver(req, 'twilio.call-status', `call-status:${p.CallSid}:${p.CallStatus}:${p.SequenceNumber ?? '-'}`, events);
+    }
+    return OK;
+  };
+
+  const sms: Handler = (p, req) => {
+    const providerMessageId = p.MessageSid ?? p.SmsSid ?? '';
+    const event: CarrierEvent = { type: 'sms.inbound', providerMessageId, from: p.From ?? '', to: p.To ?? '', body: p.Body ?? '', at: eventTime(p) };
+    deliver(req, 'twilio.sms', `sms:${providerMessageId}`, [event]);
+    return twimlResponse(emptyMessagingTwiml());
+  };
+
+  const route = (kind: TwilioWebhookKind, handler: Handler): WebhookRoute => {
+    const path = TWILIO_WEBHOOK_PATHS[kind];
+    return {
+      method: 'POST',
+      path,
+      handle: async (req) => {
+        if (!skipVerify && !signed(req)) {
+          log.warn({ path }, 'rejected a Twilio webhook whose X-Twilio-Signature is missing or wrong');
+          return { status: 401, contentType: 'text/plain', body: 'invalid X-Twilio-Signature' };
+        }
+        return handler(firstValues(formParams(req.rawBody)), req);
+      },
+    };
+  };
+
+  function signed(req: WebhookRequest): boolean {
+    if (!authToken) return false; // fail closed: nothing can be verified without the token
+    const query = req.query.toString();
+    const url = `${publicUrl}${req.path}${query ? `?${query}` : ''}`;
+    return isSignedByTwilio(authToken, { url, signature: header(req, 'x-twilio-signature'), rawBody: req.rawBody, contentType: header(req, 'content-type') });
+  }
+
+  return [route('voice', voice), route('status', status), route('sms', sms)];
+}
+
+function agentLines(ref: CallRef, verbs: readonly Verb[], at: string): CarrierEvent[] {
+  return spokenTexts(verbs).map((text) => ({ ...ref, type: 'call.transcript' as const, speaker: 'agent' as const, text, at }));
+}
+
+/** Our ids ride in the query of the URLs we gave Twilio, so a callback that races the dial response still finds its attempt. */
+function callRef(req: WebhookRequest, providerCallId: string): CallRef {
+  const callId = req.query.get('call_id');
+  const attempt = Number(req.query.get('attempt'));
+  return { providerCallId, ...(callId ? { callId } : {}), ...(Number.isInteger(attempt) && attempt > 0 ? { attempt } : {}) };
+}
+
+/** A caller's number, or null when it is withheld or not a phone number (anonymous, SIP, client). */
+function callerId(from: string | undefined): string | null {
+  if (!from || WITHHELD.has(from) || !/^\+[1-9]\d{6,14}$/.test(from)) return null;
+  return from;
+}
+
+function header(req: WebhookRequest, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+const firstValues = (params: Record<string, string | string[]>): TwilioParams =>
+  Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v]));
+
+const twimlResponse = (body: string): WebhookResponse => ({ status: 200, contentType: 'text/xml', body });
