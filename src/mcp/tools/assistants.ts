@@ -39,7 +39,7 @@ export function registerAssistantTools(server: McpServer, app: App): void {
   defineTool(server, log, {
     name: 'list_assistants',
     title: 'List assistants',
-    description: 'Saved voice-agent profiles.',
+    description: 'Saved voice-agent profiles with their instructions, greeting, voice, fields and voicemail handling; pass an assistant_id to initiate_call.',
     input: z.object({}),
     output: z.object({ assistants: z.array(Assistant) }),
     annotations: READ_ONLY,

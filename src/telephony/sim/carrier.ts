@@ -29,7 +29,7 @@ export class SimCarrier implements TelephonyProvider {
   constructor(
     private readonly ctx: ProviderContext,
     private readonly directory: SimDirectory,
-    private readonly timeScale: number,
+    readonly timeScale: number,
   ) {}
 
   async placeCall(req: PlaceCallRequest): Promise<{ providerCallId: string }> {
@@ -157,7 +157,8 @@ class SimCall implements VoiceLine {
       this.answeredBy = this.atVoicemail ? 'machine' : 'human';
       this.net.emit({ ...this.ref, type: 'call.answered_by', answeredBy: this.answeredBy, at: now() });
     }
-    this.net.later(this.req.maxDurationSeconds, () => this.end('max_duration'));
+    // At time scale 0 simulated time does not pass, so the limit can never be reached.
+    if (this.net.timeScale > 0) this.net.later(this.req.maxDurationSeconds, () => this.end('max_duration'));
     this.greet();
     await this.net.converse(this.ref, this).catch(() => undefined);
     this.end('agent_hangup');

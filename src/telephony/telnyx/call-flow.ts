@@ -33,7 +33,10 @@ const NOTHING: CallPlan = { events: [], commands: [] };
 export function planCallEvent(event: TelnyxEvent, deps: CallFlowDeps): CallPlan | undefined {
   if (!event.type.startsWith('call.')) return undefined;
   const parsed = CallPayloadSchema.safeParse(event.payload);
-  if (!parsed.success) return undefined;
+  if (!parsed.success) {
+    deps.log.warn({ eventType: event.type, eventId: event.id, issues: parsed.error.issues.map((i) => i.path.join('.')) }, 'telnyx call event without a usable payload');
+    return undefined;
+  }
   const p = parsed.data;
   const state = decodeClientState(p.client_state);
   const ref: CallRef = { providerCallId: p.call_control_id, ...(state && { callId: state.call_id, attempt: state.attempt }) };

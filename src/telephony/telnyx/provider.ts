@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
-import { ConfigError } from '../../config.js';
-import { CarrierError, type CallMode, type ProviderContext, type TelephonyProvider } from '../provider.js';
+import { ConfigError, type Config } from '../../config.js';
+import type { Logger } from '../../log.js';
+import { CarrierError, type CallMode, type CallRef, type ProviderContext, type TelephonyProvider } from '../provider.js';
 import { planCallEvent, type CallPlan } from './call-flow.js';
 import { CommandRunner } from './commands.js';
 import { isCallGone } from './errors.js';
@@ -22,18 +23,10 @@ const SUPPORTED_MODES: readonly CallMode[] = ['notify'];
 
 /** Telnyx Call Control v2 and Messaging, driven from signed webhooks. */
 export function createTelnyxProvider(ctx: ProviderContext, opts: TelnyxProviderOptions = {}): TelephonyProvider {
-  const { config, log } = ctx;
-  const apiKey = config.TELNYX_API_KEY;
-  const connectionId = config.TELNYX_CONNECTION_ID;
-  const publicUrl = config.SWITCHBOARD_PUBLIC_URL;
-  const missing = [
-    !apiKey && 'TELNYX_API_KEY: is required for the Telnyx carrier',
-    !connectionId && 'TELNYX_CONNECTION_ID: is required for the Telnyx carrier (the Call Control application id)',
-    !publicUrl && 'SWITCHBOARD_PUBLIC_URL: is required so Telnyx can reach the webhooks',
-  ].filter((p): p is string => typeof p === 'string');
-  if (!apiKey || !connectionId || !publicUrl) throw new ConfigError(missing);
-
-  const verifyKey = webhookKey(ctx);
+  const { config } = ctx;
+  const log = ctx.log.child({ carrier: 'telnyx' });
+  const { apiKey, connectionId, publicUrl } = requiredSettings(config);
+  const verifyKey = webhookKey(config, log);
   const webhookUrl = `${publicUrl}${TELNYX_WEBHOOK_PATH}`;
   const rest = new TelnyxRest({
     apiKey,
@@ -43,11 +36,11 @@ export function createTelnyxProvider(ctx: ProviderContext, opts: TelnyxProviderO
     retry: opts.retry ?? DEFAULT_RETRY,
     log,
   });
-  const runner = new CommandRunner(rest, ctx.deliver, log);
+  const runner = new CommandRunner(rest, (delivery, events) => ctx.deliver(delivery, events), log);
   const flowDeps = {
     log,
-    lookupCall: ctx.lookupCall,
-    decideInbound: ctx.decideInbound,
+    lookupCall: (ref: CallRef) => ctx.lookupCall(ref),
+    decideInbound: (from: string | null, to: string) => ctx.decideInbound(from, to),
     greetings: new Map<string, string>(),
     defaultGreeting: config.SWITCHBOARD_INBOUND_GREETING,
   };
@@ -109,8 +102,20 @@ export function createTelnyxProvider(ctx: ProviderContext, opts: TelnyxProviderO
   };
 }
 
+// Fails closed: without these the carrier cannot dial or be reached.
+function requiredSettings(config: Config): { apiKey: string; connectionId: string; publicUrl: string } {
+  const { TELNYX_API_KEY: apiKey, TELNYX_CONNECTION_ID: connectionId, SWITCHBOARD_PUBLIC_URL: publicUrl } = config;
+  if (apiKey && connectionId && publicUrl) return { apiKey, connectionId, publicUrl };
+  const problems = [
+    !apiKey && 'TELNYX_API_KEY: is required for the Telnyx carrier',
+    !connectionId && 'TELNYX_CONNECTION_ID: is required for the Telnyx carrier (the Call Control application id)',
+    !publicUrl && 'SWITCHBOARD_PUBLIC_URL: is required so Telnyx can reach the webhooks (an https tunnel or proxy origin)',
+  ];
+  throw new ConfigError(problems.filter((p): p is string => typeof p === 'string'));
+}
+
 /** The key webhooks are checked with; null only when verification is switched off, which is said loudly once. */
-function webhookKey({ config, log }: ProviderContext): KeyObject | null {
+function webhookKey(config: Config, log: Logger): KeyObject | null {
   if (config.SWITCHBOARD_INSECURE_SKIP_WEBHOOK_VERIFY) {
     log.warn(
       'SWITCHBOARD_INSECURE_SKIP_WEBHOOK_VERIFY is on: Telnyx webhooks are NOT authenticated and anyone who can reach ' +

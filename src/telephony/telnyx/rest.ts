@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import Telnyx from 'telnyx';
 import type { Logger } from '../../log.js';
-import type { CallState } from './client-state.js';
-import { encodeClientState } from './client-state.js';
+import { CarrierError } from '../provider.js';
+import { encodeClientState, type CallState } from './client-state.js';
 import { isTransient, toCarrierError } from './errors.js';
 import { withRetry, type RetryPolicy } from './retry.js';
 
@@ -73,7 +73,7 @@ export class TelnyxRest {
       }),
     );
     const id = res.data?.call_control_id;
-    if (!id) throw toCarrierError(new Error('Telnyx accepted the dial but returned no call_control_id'), false);
+    if (!id) throw new CarrierError('Telnyx accepted the dial but returned no call_control_id', 'malformed_response');
     return id;
   }
 
@@ -104,21 +104,26 @@ export class TelnyxRest {
 
   /** Resolves with the Telnyx message id. */
   async sendMessage(req: MessageRequest): Promise<string> {
-    let res;
-    try {
-      res = await this.client.messages.send({
+    const res = await this.once(() =>
+      this.client.messages.send({
         to: req.to,
         from: req.from,
         text: req.text,
         webhook_url: req.webhookUrl,
         ...(req.messagingProfileId && { messaging_profile_id: req.messagingProfileId }),
-      });
+      }),
+    );
+    const id = res.data?.id;
+    if (!id) throw new CarrierError('Telnyx accepted the message but returned no id', 'malformed_response');
+    return id;
+  }
+
+  private async once<T>(send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
     } catch (err) {
       throw toCarrierError(err, false);
     }
-    const id = res.data?.id;
-    if (!id) throw toCarrierError(new Error('Telnyx accepted the message but returned no id'), false);
-    return id;
   }
 
   private async command<T>(send: () => Promise<T>): Promise<T> {

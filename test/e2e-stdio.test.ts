@@ -1,0 +1,103 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { testEnv } from './helpers.js';
+import { CLI, spawnServer } from './spawn.js';
+
+describe('the built server over stdio', () => {
+  it('drives a mission from creation to automatic success', async () => {
+    const server = await spawnServer(testEnv());
+    try {
+      await server.call('create_mission', {
+        name: 'Quotes',
+        instructions: 'call two roofers',
+        insight_schema: { type: 'object', properties: { price_per_square: { type: 'string' } } },
+        steps: [
+          { step_id: 'ace', description: 'Call Ace' },
+          { step_id: 'peak', description: 'Call Peak' },
+        ],
+      });
+      await server.call('initiate_call', { to: '+15550100001', mission_id: 'quotes', step_id: 'ace' });
+      await server.call('initiate_call', { to: '+15550100005', mission_id: 'quotes', step_id: 'peak' });
+      const waited = await server.call('wait_for_calls', { mission_id: 'quotes', until: 'all', timeout_seconds: 20 });
+      expect(waited.done).toBe(true);
+      let mission = await server.call('get_mission', { mission_id: 'quotes' });
+      for (let i = 0; mission.status === 'active' && i < 100; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        mission = await server.call('get_mission', { mission_id: 'quotes' });
+      }
+      expect(mission.status).toBe('succeeded');
+      const { rows } = await server.call('get_insights', { mission_id: 'quotes' });
+      expect(rows.map((r: any) => r.fields.price_per_square)).toEqual(['$450', '$395']);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('writes nothing but JSON-RPC frames to stdout, and exits cleanly when stdin closes', async () => {
+    const env = testEnv({ SWITCHBOARD_LOG_LEVEL: 'debug' });
+    const child = spawn(process.execPath, [CLI, 'serve'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const send = (msg: object) => child.stdin.write(`${JSON.stringify(msg)}\n`);
+    send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } });
+    send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    send({ jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} });
+    send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'initiate_call', arguments: { to: '+15550100001', mode: 'notify', message: 'hello' } } });
+    send({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'get_mission', arguments: { mission_id: 'missing' } } });
+    await new Promise((r) => setTimeout(r, 1500));
+    child.stdin.end();
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(code).toBe(0);
+    const lines = stdout.split('\n').filter(Boolean);
+    expect(lines.length).toBeGreaterThanOrEqual(4);
+    for (const line of lines) expect(JSON.parse(line).jsonrpc).toBe('2.0');
+    expect(stderr).toMatch(/switchboard ready/);
+    expect(stderr).toMatch(/shutting down/);
+  });
+
+  it('shuts down cleanly on SIGTERM', async () => {
+    const child = spawn(process.execPath, [CLI, 'serve'], { env: { PATH: process.env.PATH ?? '', ...testEnv({ SWITCHBOARD_LOG_LEVEL: 'info' }) }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    await new Promise<void>((resolve) => child.stderr.on('data', () => stderr.includes('switchboard ready') && resolve()));
+    child.kill('SIGTERM');
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/"reason":"SIGTERM"/);
+  });
+
+  it('refuses bad configuration with one line per problem and a non-zero exit', () => {
+    const r = spawnSync(process.execPath, [CLI, 'serve'], {
+      env: { PATH: process.env.PATH ?? '', ...testEnv({ SWITCHBOARD_HTTP_PORT: 'eighty', SWITCHBOARD_PROVIDER: 'carrier-pigeon', SWITCHBOARD_FROM_NUMBER: '555' }) },
+      input: '',
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines.find((l) => l.includes('SWITCHBOARD_HTTP_PORT'))).toMatch(/got "eighty"/);
+    expect(lines.find((l) => l.includes('SWITCHBOARD_PROVIDER'))).toMatch(/sim|twilio|telnyx/);
+    expect(lines.find((l) => l.includes('SWITCHBOARD_FROM_NUMBER'))).toMatch(/E.164/);
+  });
+
+  it('answers GET /healthz on the sidecar with version and store status', async () => {
+    const { createServer } = await import('node:net');
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const server = await spawnServer(testEnv({ SWITCHBOARD_HTTP_PORT: String(port) }));
+    try {
+      const health = await (await fetch(`http://127.0.0.1:${port}/healthz`)).json();
+      expect(health).toMatchObject({ ok: true, provider: 'sim', store: { open: true, schema_version: 1 } });
+      expect(health.version).toMatch(/^\d+\.\d+\.\d+/);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -1,0 +1,463 @@
+import { generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * An offline Telnyx: a real HTTP server speaking the v2 REST subset Switchboard uses (dial, answer, reject, speak,
+ * hangup, messages) that then plays each call and message by posting Ed25519-signed webhooks, like Telnyx does.
+ */
+
+/**
+ * What the number called does. `fail_once`: the first dial to it gets a 500, the next one answers like a human.
+ * `slow_once`: the first dial is placed but its response comes only after a second (a lost answer); the call answers.
+ */
+export type CallBehaviour = 'answer' | 'busy' | 'no_answer' | 'machine' | 'reject' | 'fail_once' | 'slow_once' | 'manual';
+/** What happens to an SMS sent to the number. `fail`: the send itself gets a 500. */
+export type SmsBehaviour = 'deliver' | 'undeliverable' | 'fail';
+/** How a webhook is signed: properly, with another key, with a timestamp 10 minutes old, or not at all. */
+export type Signing = 'valid' | 'forged' | 'stale' | 'missing';
+
+export type EmulatedCall = {
+  id: string;
+  legId: string;
+  sessionId: string;
+  direction: 'incoming' | 'outgoing';
+  from: string;
+  to: string;
+  webhookUrl: string;
+  clientState: string | null;
+  dial?: Record<string, unknown>;
+  alive: boolean;
+  answered: boolean;
+  speaking: boolean;
+  /** Set when a hangup arrived while a speak was still playing: the bug where a message is cut off. */
+  hangupWhileSpeaking: boolean;
+  spoken: string[];
+  /** Commands executed (a repeated command_id is not executed twice). */
+  commands: { verb: string; body: Record<string, unknown> }[];
+  /** Commands and webhooks in the order they happened: `cmd:speak`, `hook:call.speak.ended`, … */
+  timeline: string[];
+};
+
+export type EmulatedMessage = { id: string; from: string; to: string; text: string; body: Record<string, unknown> };
+export type Delivery = { eventId: string; eventType: string; status: number; signing: Signing };
+export type RequestRecord = { method: string; path: string; status: number; body: Record<string, unknown> };
+
+type Sent = { url: string; body: string; eventType: string };
+
+export class TelnyxEmulator {
+  readonly calls = new Map<string, EmulatedCall>();
+  readonly messages: EmulatedMessage[] = [];
+  readonly requests: RequestRecord[] = [];
+  readonly deliveries: Delivery[] = [];
+  /** Where inbound calls and messages are posted (the connection's and messaging profile's webhook URL). */
+  webhookUrl = '';
+
+  private readonly keys = generateKeyPairSync('ed25519');
+  private readonly forger = generateKeyPairSync('ed25519');
+  private readonly callScript = new Map<string, CallBehaviour>();
+  private readonly smsScript = new Map<string, SmsBehaviour>();
+  private readonly failedOnce = new Set<string>();
+  private readonly seenCommands = new Map<string, unknown>();
+  private readonly sent = new Map<string, Sent>();
+  private readonly queues = new Map<string, Promise<void>>();
+  private readonly pending = new Set<Promise<void>>();
+
+  private constructor(
+    private readonly server: Server,
+    readonly apiKey: string,
+    readonly connectionId: string,
+    private readonly speakMs: number,
+  ) {}
+
+  static async start(opts: { apiKey?: string; connectionId?: string; speakMs?: number } = {}): Promise<TelnyxEmulator> {
+    const server = createServer();
+    const emulator = new TelnyxEmulator(server, opts.apiKey ?? 'KEY0123456789ABCDEF_emulatorTestKey', opts.connectionId ?? '1494404757140276705', opts.speakMs ?? 40);
+    server.on('request', (req, res) => void emulator.route(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return emulator;
+  }
+
+  /** REST base URL, the value for SWITCHBOARD_TELNYX_API_URL. */
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v2`;
+  }
+
+  /** The webhook public key as the Telnyx portal shows it: base64 of the raw 32 bytes. */
+  get publicKeyRaw(): string {
+    return Buffer.from(this.publicKeyDer, 'base64').subarray(-32).toString('base64');
+  }
+
+  /** The same key as base64 DER/SPKI. */
+  get publicKeyDer(): string {
+    return this.keys.publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
+  }
+
+  scriptCall(number: string, behaviour: CallBehaviour): void {
+    this.callScript.set(number, behaviour);
+  }
+
+  scriptSms(number: string, behaviour: SmsBehaviour): void {
+    this.smsScript.set(number, behaviour);
+  }
+
+  /** The one call placed to `number` (throws when there is none or several). */
+  callTo(number: string): EmulatedCall {
+    const found = [...this.calls.values()].filter((c) => c.to === number);
+    if (found.length !== 1) throw new Error(`expected one call to ${number}, found ${found.length}`);
+    return found[0];
+  }
+
+  /** How many REST requests hit `path` (a suffix such as `/actions/speak`), deduped command_ids included. */
+  requestCount(method: string, pathSuffix: string): number {
+    return this.requests.filter((r) => r.method === method && r.path.endsWith(pathSuffix)).length;
+  }
+
+  /** Someone calls in: Telnyx parks the call and posts call.initiated (direction incoming). */
+  inboundCall(from: string, to: string): EmulatedCall {
+    const call = this.newCall('incoming', from, to, this.webhookUrl, null);
+    this.later(call.id, () => this.callEvent(call, 'call.initiated', { state: 'parked' }));
+    return call;
+  }
+
+  /** Someone texts in: Telnyx posts message.received. */
+  inboundSms(from: string, to: string, text: string): Promise<number> {
+    const payload = {
+      id: randomUUID(),
+      record_type: 'message',
+      direction: 'inbound',
+      type: 'SMS',
+      from: { phone_number: from, carrier: 'Emulated Wireless', line_type: 'Wireless' },
+      to: [{ phone_number: to, status: 'webhook_delivered' }],
+      text,
+      received_at: new Date().toISOString(),
+    };
+    return this.post(this.webhookUrl, 'message.received', payload);
+  }
+
+  /** Posts one call event by hand (out-of-order and forged-signature scenarios). Resolves with the HTTP status. */
+  emitCallEvent(call: EmulatedCall, eventType: string, extra: Record<string, unknown> = {}, signing: Signing = 'valid'): Promise<number> {
+    if (eventType === 'call.hangup') call.alive = false;
+    return this.callEvent(call, eventType, extra, signing);
+  }
+
+  /** Posts an already delivered event again, byte for byte, freshly signed: Telnyx's at-least-once delivery. */
+  redeliver(eventId: string, signing: Signing = 'valid'): Promise<number> {
+    const sent = this.sent.get(eventId);
+    if (!sent) throw new Error(`no event ${eventId} was sent`);
+    return this.deliver(sent.url, eventId, sent.eventType, sent.body, signing);
+  }
+
+  /** The id of the first event of `eventType` sent for `call`. */
+  eventId(call: EmulatedCall, eventType: string): string {
+    for (const [id, sent] of this.sent) {
+      if (sent.eventType === eventType && (JSON.parse(sent.body) as { data: { payload: { call_control_id?: string } } }).data.payload.call_control_id === call.id) return id;
+    }
+    throw new Error(`no ${eventType} was sent for ${call.id}`);
+  }
+
+  /** Resolves once every scripted webhook has been posted and answered. */
+  async settled(): Promise<void> {
+    while (this.pending.size) await Promise.all(this.pending);
+  }
+
+  async close(): Promise<void> {
+    await this.settled();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  // ---- REST ----
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://emulator').pathname;
+    const raw = await readBody(req);
+    let body: Record<string, unknown> = {};
+    try {
+      body = raw.length ? (JSON.parse(raw.toString('utf8')) as Record<string, unknown>) : {};
+    } catch {
+      return this.reply(res, req, path, body, 400, errors('10015', 'Bad Request', 'The request body is not valid JSON.'));
+    }
+    if (req.headers.authorization !== `Bearer ${this.apiKey}`) {
+      return this.reply(res, req, path, body, 401, errors('10009', 'Authentication failed', 'Could not understand the provided credentials.'));
+    }
+    if (req.method !== 'POST') return this.reply(res, req, path, body, 404, errors('10005', 'Resource not found', `No route for ${req.method} ${path}.`));
+    if (path === '/v2/calls') return this.dial(req, res, path, body);
+    if (path === '/v2/messages') return this.sendMessage(req, res, path, body);
+    const action = /^\/v2\/calls\/([^/]+)\/actions\/(answer|reject|speak|hangup)$/.exec(path);
+    if (action) return this.action(req, res, path, body, decodeURIComponent(action[1]), action[2]);
+    return this.reply(res, req, path, body, 404, errors('10005', 'Resource not found', `No route for POST ${path}.`));
+  }
+
+  private dial(req: IncomingMessage, res: ServerResponse, path: string, body: Record<string, unknown>): void {
+    const { to, from, connection_id, webhook_url, client_state, command_id } = body;
+    if (typeof to !== 'string' || typeof from !== 'string' || connection_id !== this.connectionId) {
+      return this.reply(res, req, path, body, 422, errors('10015', 'Invalid value', 'connection_id, to and from are required and connection_id must be a Call Control application.'));
+    }
+    if (client_state !== undefined && !isBase64(client_state)) return this.reply(res, req, path, body, 422, errors('90053', 'Invalid client state', 'client_state must be base64.'));
+    const dedupeKey = `dial|${String(command_id)}`;
+    if (command_id !== undefined && this.seenCommands.has(dedupeKey)) return this.reply(res, req, path, body, 200, this.seenCommands.get(dedupeKey));
+    const behaviour = this.callScript.get(to) ?? 'answer';
+    if (behaviour === 'fail_once' && !this.failedOnce.has(to)) {
+      this.failedOnce.add(to);
+      return this.reply(res, req, path, body, 500, errors('10007', 'Unexpected error', 'An unexpected error occurred.'));
+    }
+    const call = this.newCall('outgoing', from, to, typeof webhook_url === 'string' ? webhook_url : this.webhookUrl, typeof client_state === 'string' ? client_state : null);
+    call.dial = body;
+    call.timeline.push('cmd:dial');
+    const response = { data: { call_control_id: call.id, call_leg_id: call.legId, call_session_id: call.sessionId, is_alive: true, record_type: 'call' } };
+    if (command_id !== undefined) this.seenCommands.set(dedupeKey, response);
+    if (behaviour === 'slow_once' && !this.failedOnce.has(to)) {
+      this.failedOnce.add(to);
+      this.requests.push({ method: 'POST', path, status: 200, body });
+      setTimeout(() => res.destroyed || write(res, 200, response), 1000);
+    } else {
+      this.reply(res, req, path, body, 200, response);
+    }
+    this.later(call.id, () => this.play(call, behaviour));
+  }
+
+  private action(req: IncomingMessage, res: ServerResponse, path: string, body: Record<string, unknown>, id: string, verb: string): void {
+    const call = this.calls.get(id);
+    if (!call) return this.reply(res, req, path, body, 404, errors('90015', 'Invalid call control id', 'The call_control_id is unknown.'));
+    const dedupeKey = `${id}|${String(body.command_id)}`;
+    if (body.command_id !== undefined && this.seenCommands.has(dedupeKey)) return this.reply(res, req, path, body, 200, { data: { result: 'ok' } });
+    if (!call.alive) return this.reply(res, req, path, body, 422, errors('90018', 'Call has already ended', 'This call is no longer active and can\'t receive commands.'));
+    if (verb === 'speak' && (typeof body.payload !== 'string' || typeof body.voice !== 'string')) {
+      return this.reply(res, req, path, body, 422, errors('10015', 'Invalid value', 'payload and voice are required.'));
+    }
+    if (verb === 'speak' && String(body.payload).length > 3000) {
+      return this.reply(res, req, path, body, 422, errors('10015', 'Invalid value', 'payload must be 3,000 characters or fewer.'));
+    }
+    if (body.client_state !== undefined && !isBase64(body.client_state)) return this.reply(res, req, path, body, 422, errors('90053', 'Invalid client state', 'client_state must be base64.'));
+    if (body.command_id !== undefined) this.seenCommands.set(dedupeKey, true);
+    if (typeof body.client_state === 'string') call.clientState = body.client_state;
+    call.commands.push({ verb, body });
+    call.timeline.push(`cmd:${verb}`);
+    this.reply(res, req, path, body, 200, { data: { result: 'ok' } });
+    this.execute(call, verb, body);
+  }
+
+  private execute(call: EmulatedCall, verb: string, body: Record<string, unknown>): void {
+    switch (verb) {
+      case 'answer':
+        call.answered = true;
+        this.later(call.id, () => this.callEvent(call, 'call.answered'));
+        return;
+      case 'reject':
+        call.alive = false;
+        this.later(call.id, () => this.hangupEvent(call, 'call_rejected', '603', 'callee'));
+        return;
+      case 'speak':
+        call.spoken.push(String(body.payload));
+        call.speaking = true;
+        this.later(call.id, async () => {
+          await this.callEvent(call, 'call.speak.started');
+          await sleep(this.speakMs);
+          call.speaking = false;
+          if (call.alive) await this.callEvent(call, 'call.speak.ended', { status: 'completed' });
+        });
+        return;
+      case 'hangup':
+        if (call.speaking) call.hangupWhileSpeaking = true;
+        call.alive = false;
+        this.later(call.id, () => this.hangupEvent(call, 'normal_clearing', 'unspecified', call.direction === 'outgoing' ? 'caller' : 'callee'));
+        return;
+    }
+  }
+
+  private sendMessage(req: IncomingMessage, res: ServerResponse, path: string, body: Record<string, unknown>): void {
+    const { to, from, text } = body;
+    if (typeof to !== 'string' || typeof from !== 'string' || typeof text !== 'string') {
+      return this.reply(res, req, path, body, 422, errors('40005', 'Invalid value', 'to, from and text are required.'));
+    }
+    const behaviour = this.smsScript.get(to) ?? 'deliver';
+    if (behaviour === 'fail') return this.reply(res, req, path, body, 500, errors('40001', 'Unexpected error', 'The message could not be queued.'));
+    const message: EmulatedMessage = { id: randomUUID(), from, to, text, body };
+    this.messages.push(message);
+    const record = (status: string, errs: unknown[] = []) => ({
+      id: message.id,
+      record_type: 'message',
+      direction: 'outbound',
+      type: 'SMS',
+      from: { phone_number: from, carrier: 'Telnyx', line_type: 'Wireline' },
+      to: [{ phone_number: to, status, carrier: 'Emulated Wireless', line_type: 'Wireless' }],
+      text,
+      messaging_profile_id: body.messaging_profile_id ?? null,
+      errors: errs,
+    });
+    this.reply(res, req, path, body, 200, { data: record('queued') });
+    const url = typeof body.webhook_url === 'string' ? body.webhook_url : this.webhookUrl;
+    this.later(message.id, async () => {
+      await this.post(url, 'message.sent', record('sent'));
+      if (behaviour === 'deliver') await this.post(url, 'message.finalized', record('delivered'));
+      else await this.post(url, 'message.finalized', record('delivery_failed', [{ code: '40002', title: 'Blocked as spam - permanent', detail: 'The message was blocked by the carrier.' }]));
+    });
+  }
+
+  private reply(res: ServerResponse, req: IncomingMessage, path: string, body: Record<string, unknown>, status: number, payload: unknown): void {
+    this.requests.push({ method: req.method ?? '', path, status, body });
+    write(res, status, payload);
+  }
+
+  // ---- the network's side of a call ----
+
+  private async play(call: EmulatedCall, behaviour: CallBehaviour): Promise<void> {
+    await this.callEvent(call, 'call.initiated', { state: 'bridging' });
+    const amd = call.dial?.answering_machine_detection;
+    switch (behaviour) {
+      case 'busy':
+        return this.end(call, 'user_busy', '486', 'callee');
+      case 'no_answer':
+        return this.end(call, 'timeout', '480', 'unknown');
+      case 'reject':
+        return this.end(call, 'call_rejected', '603', 'callee');
+      case 'manual':
+        return;
+      case 'answer':
+      case 'fail_once':
+      case 'slow_once':
+        call.answered = true;
+        await this.callEvent(call, 'call.answered');
+        if (amd === 'detect' || amd === 'detect_beep') await this.callEvent(call, 'call.machine.detection.ended', { result: 'human' });
+        return;
+      case 'machine':
+        call.answered = true;
+        await this.callEvent(call, 'call.answered');
+        if (amd === 'detect' || amd === 'detect_beep') await this.callEvent(call, 'call.machine.detection.ended', { result: 'machine' });
+        if (amd === 'detect_beep' && call.alive) await this.callEvent(call, 'call.machine.greeting.ended', { result: 'beep_detected' });
+        return;
+    }
+  }
+
+  private async end(call: EmulatedCall, cause: string, sip: string, source: string): Promise<void> {
+    call.alive = false;
+    await this.hangupEvent(call, cause, sip, source);
+  }
+
+  private hangupEvent(call: EmulatedCall, cause: string, sip: string, source: string): Promise<number> {
+    return this.callEvent(call, 'call.hangup', { state: 'hangup', hangup_cause: cause, sip_hangup_cause: sip, hangup_source: source });
+  }
+
+  private callEvent(call: EmulatedCall, eventType: string, extra: Record<string, unknown> = {}, signing: Signing = 'valid'): Promise<number> {
+    call.timeline.push(`hook:${eventType}`);
+    const payload = {
+      call_control_id: call.id,
+      call_leg_id: call.legId,
+      call_session_id: call.sessionId,
+      connection_id: this.connectionId,
+      client_state: call.clientState,
+      from: call.from,
+      to: call.to,
+      direction: call.direction,
+      start_time: new Date().toISOString(),
+      ...extra,
+    };
+    return this.post(call.webhookUrl, eventType, payload, signing);
+  }
+
+  private newCall(direction: EmulatedCall['direction'], from: string, to: string, webhookUrl: string, clientState: string | null): EmulatedCall {
+    const call: EmulatedCall = {
+      id: `v3:${randomUUID().replace(/-/g, '')}`,
+      legId: randomUUID(),
+      sessionId: randomUUID(),
+      direction,
+      from,
+      to,
+      webhookUrl,
+      clientState,
+      alive: true,
+      answered: false,
+      speaking: false,
+      hangupWhileSpeaking: false,
+      spoken: [],
+      commands: [],
+      timeline: [],
+    };
+    this.calls.set(call.id, call);
+    return call;
+  }
+
+  // ---- webhooks ----
+
+  private post(url: string, eventType: string, payload: Record<string, unknown>, signing: Signing = 'valid'): Promise<number> {
+    const eventId = randomUUID();
+    const body = JSON.stringify({
+      data: { record_type: 'event', id: eventId, event_type: eventType, occurred_at: new Date().toISOString(), payload },
+      meta: { attempt: 1, delivered_to: url },
+    });
+    this.sent.set(eventId, { url, body, eventType });
+    return this.deliver(url, eventId, eventType, body, signing);
+  }
+
+  private async deliver(url: string, eventId: string, eventType: string, body: string, signing: Signing): Promise<number> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (signing !== 'missing') {
+      const timestamp = String(Math.floor(Date.now() / 1000) - (signing === 'stale' ? 600 : 0));
+      const key: KeyObject = signing === 'forged' ? this.forger.privateKey : this.keys.privateKey;
+      headers['telnyx-timestamp'] = timestamp;
+      headers['telnyx-signature-ed25519'] = sign(null, Buffer.from(`${timestamp}|${body}`), key).toString('base64');
+    }
+    const res = await fetch(url, { method: 'POST', headers, body });
+    await res.text();
+    this.deliveries.push({ eventId, eventType, status: res.status, signing });
+    return res.status;
+  }
+
+  /** Runs `step` after the earlier steps of the same call or message, a moment later, as the network would. */
+  private later(key: string, step: () => Promise<unknown>): void {
+    const previous = this.queues.get(key) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      await sleep(5);
+      await step();
+    });
+    const tracked = next.catch(() => undefined).finally(() => this.pending.delete(tracked));
+    this.pending.add(tracked);
+    this.queues.set(key, tracked);
+  }
+}
+
+/** Polls `check` until it returns a truthy value (or throws after `timeoutMs`). */
+export async function eventually<T>(check: () => T, timeoutMs = 5000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let last: unknown;
+    try {
+      const value = check();
+      if (value) return value as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw last instanceof Error ? last : new Error('condition not met in time');
+    await sleep(10);
+  }
+}
+
+function write(res: ServerResponse, status: number, payload: unknown): void {
+  const text = JSON.stringify(payload);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function errors(code: string, title: string, detail: string) {
+  return { errors: [{ code, title, detail }] };
+}
+
+function isBase64(value: unknown): boolean {
+  return typeof value === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(value) && value.length % 4 === 0;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,339 @@
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A local stand-in for Twilio: the REST endpoints the SDK calls (Calls create/update, Messages create),
+ * then the network side — it plays each call as scripted for the number dialled, fetches the voice URL
+ * and posts status callbacks exactly as Twilio does (form posts signed with X-Twilio-Signature).
+ */
+
+export type AnsweredByValue = 'human' | 'machine_start' | 'machine_end_beep' | 'machine_end_silence' | 'machine_end_other' | 'fax' | 'unknown';
+
+/** How a dialled number behaves. Defaults: a human answers, the SMS is delivered. */
+export type Callee = {
+  outcome?: 'answer' | 'busy' | 'no-answer' | 'failed';
+  /** Who picks up; reported only when the call asked for machine detection. */
+  answeredBy?: AnsweredByValue;
+  sipResponseCode?: number;
+  errorCode?: string;
+  /** Status callbacks are held and posted newest first once the call is over. */
+  reverseCallbacks?: boolean;
+  sms?: 'delivered' | 'undelivered' | 'failed';
+  smsErrorCode?: string;
+};
+
+export type TwilioRestOp = 'calls.create' | 'calls.update' | 'messages.create';
+export type TwilioRestError = { status: number; code: number; message: string };
+
+/** One request the emulator made to the app, kept so a test can replay it byte for byte. */
+export type SentWebhook = { url: string; params: Record<string, string>; headers: Record<string, string>; status: number; body: string };
+
+export type EmulatedCall = {
+  sid: string;
+  to: string;
+  from: string;
+  /** The form the SDK posted to Calls.json. */
+  request: URLSearchParams;
+  status: string;
+  /** Every TwiML document Twilio fetched for this call, and what it would have spoken. */
+  twiml: string[];
+  said: string[];
+  hungUp: boolean;
+  rejected: boolean;
+};
+
+export type EmulatedMessage = { sid: string; to: string; from: string; body: string; status: string };
+
+export type PhoneNumberWebhooks = { voiceUrl: string; smsUrl: string; statusCallback?: string };
+
+const TERMINAL = new Set(['completed', 'busy', 'no-answer', 'failed', 'canceled']);
+
+export class TwilioEmulator {
+  readonly calls = new Map<string, EmulatedCall>();
+  readonly messages = new Map<string, EmulatedMessage>();
+  /** REST requests in arrival order, failed ones included: proves what was (not) sent twice. */
+  readonly restLog: { op: TwilioRestOp; status: number }[] = [];
+  readonly webhooks: SentWebhook[] = [];
+  /** What the Twilio console holds for our number: where inbound calls and texts go. */
+  numberWebhooks: PhoneNumberWebhooks | null = null;
+  private readonly playing = new Map<string, Promise<void>>();
+  private readonly failures: { op: TwilioRestOp; error: TwilioRestError }[] = [];
+  private readonly server = createServer((req, res) => {
+    this.route(req, res).catch((err: Error) => reply(res, 500, restError(500, 20500, err.message)));
+  });
+  private base = '';
+
+  constructor(
+    readonly accountSid: string,
+    private readonly authToken: string,
+    private readonly callees: Record<string, Callee> = {},
+  ) {}
+
+  get url(): string {
+    return this.base;
+  }
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.base = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled(this.playing.values());
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  /** The next `op` answers with this error instead of acting (e.g. a 500 once, then normal service). */
+  failNext(op: TwilioRestOp, error: TwilioRestError): void {
+    this.failures.push({ op, error });
+  }
+
+  /** Resolves once a call or message has played out and every callback was answered. */
+  async finished(sid: string): Promise<void> {
+    await this.playing.get(sid);
+  }
+
+  /** Posts a form to the app as Twilio would; `signature` lets a test forge or drop the header. */
+  async post(
+    url: string,
+    params: Record<string, string>,
+    opts: { signature?: 'valid' | 'forged' | 'missing'; idempotencyToken?: string | null } = {},
+  ): Promise<SentWebhook> {
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+    const token = opts.idempotencyToken === undefined ? randomUUID() : opts.idempotencyToken;
+    if (token !== null) headers['i-twilio-idempotency-token'] = token;
+    const signature = opts.signature ?? 'valid';
+    if (signature === 'valid') headers['x-twilio-signature'] = this.sign(url, params);
+    if (signature === 'forged') headers['x-twilio-signature'] = this.sign(url, { ...params, CallStatus: 'tampered' });
+    return this.send({ url, params, headers });
+  }
+
+  /** Sends a recorded webhook again (same signature and idempotency token: a Twilio retry), or a doctored copy. */
+  replay(webhook: Pick<SentWebhook, 'url' | 'params' | 'headers'>): Promise<SentWebhook> {
+    return this.send(webhook);
+  }
+
+  /** Someone dials our number. */
+  async inboundCall(from: string, to: string): Promise<{ call: EmulatedCall; response: SentWebhook }> {
+    const hooks = this.requireNumberWebhooks();
+    const call = this.newCall(from, to, new URLSearchParams());
+    const response = await this.post(hooks.voiceUrl, { ...this.callParams(call, 'ringing'), Direction: 'inbound' });
+    this.obey(call, response.body);
+    return { call, response };
+  }
+
+  /** Someone texts our number. */
+  inboundSms(from: string, to: string, body: string): Promise<SentWebhook> {
+    const hooks = this.requireNumberWebhooks();
+    const sid = `SM${randomBytes(16).toString('hex')}`;
+    return this.post(hooks.smsUrl, { AccountSid: this.accountSid, ApiVersion: '2010-04-01', MessageSid: sid, SmsSid: sid, SmsStatus: 'received', From: from, To: to, Body: body, NumMedia: '0' });
+  }
+
+  /** Twilio's signature: base64 HMAC-SHA1, keyed by the auth token, over the URL then each sorted key and value. */
+  sign(url: string, params: Record<string, string>): string {
+    const data = Object.keys(params)
+      .sort()
+      .reduce((acc, key) => acc + key + params[key], url);
+    return createHmac('sha1', this.authToken).update(data, 'utf8').digest('base64');
+  }
+
+  // --- REST ---
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const form = new URLSearchParams(await readBody(req));
+    const path = new URL(req.url ?? '/', this.base).pathname;
+    const match = /^\/2010-04-01\/Accounts\/([^/]+)\/(Calls|Messages)(?:\/([^/]+))?\.json$/.exec(path);
+    if (!match || req.method !== 'POST') return reply(res, 404, restError(404, 20404, 'The requested resource was not found'));
+    const [, account, resource, sid] = match;
+    const op: TwilioRestOp = resource === 'Messages' ? 'messages.create' : sid ? 'calls.update' : 'calls.create';
+    const expected = `Basic ${Buffer.from(`${this.accountSid}:${this.authToken}`).toString('base64')}`;
+    if (req.headers.authorization !== expected || account !== this.accountSid) return this.answer(res, op, 401, restError(401, 20003, 'Authenticate'));
+    const injected = this.failures.findIndex((f) => f.op === op);
+    if (injected >= 0) {
+      const [{ error }] = this.failures.splice(injected, 1);
+      return this.answer(res, op, error.status, restError(error.status, error.code, error.message));
+    }
+    if (op === 'calls.create') return this.createCall(res, form);
+    if (op === 'calls.update') return this.updateCall(res, sid!, form);
+    return this.createMessage(res, form);
+  }
+
+  private answer(res: ServerResponse, op: TwilioRestOp, status: number, body: object): void {
+    this.restLog.push({ op, status });
+    reply(res, status, body);
+  }
+
+  private createCall(res: ServerResponse, form: URLSearchParams): void {
+    const to = form.get('To');
+    const from = form.get('From');
+    if (!to || !from || !form.get('Url')) return this.answer(res, 'calls.create', 400, restError(400, 21205, 'Url, To and From are required'));
+    const call = this.newCall(from, to, form);
+    this.answer(res, 'calls.create', 201, this.callResource(call));
+    this.track(call.sid, this.play(call));
+  }
+
+  private updateCall(res: ServerResponse, sid: string, form: URLSearchParams): void {
+    const call = this.calls.get(sid);
+    if (!call) return this.answer(res, 'calls.update', 404, restError(404, 20404, `The requested resource /Calls/${sid}.json was not found`));
+    if (form.get('Status') === 'completed' && !TERMINAL.has(call.status)) call.hungUp = true;
+    this.answer(res, 'calls.update', 200, this.callResource(call));
+  }
+
+  private createMessage(res: ServerResponse, form: URLSearchParams): void {
+    const to = form.get('To');
+    const from = form.get('From');
+    const body = form.get('Body');
+    if (!to || !from || !body) return this.answer(res, 'messages.create', 400, restError(400, 21602, 'Message body is required'));
+    const message: EmulatedMessage = { sid: `SM${randomBytes(16).toString('hex')}`, to, from, body, status: 'queued' };
+    this.messages.set(message.sid, message);
+    this.answer(res, 'messages.create', 201, { sid: message.sid, account_sid: this.accountSid, to, from, body, status: 'queued', direction: 'outbound-api', api_version: '2010-04-01' });
+    this.track(message.sid, this.deliverMessage(message, form.get('StatusCallback')));
+  }
+
+  // --- the network side ---
+
+  private async play(call: EmulatedCall): Promise<void> {
+    const callee = this.callees[call.to] ?? {};
+    const url = call.request.get('StatusCallback');
+    const wanted = call.request.getAll('StatusCallbackEvent');
+    const held: Record<string, string>[] = [];
+    let sequence = 0;
+    const report = async (status: string, extra: Record<string, string> = {}): Promise<void> => {
+      call.status = status;
+      const event = status === 'in-progress' ? 'answered' : status;
+      if (!url || !(TERMINAL.has(status) || wanted.includes(event))) return;
+      const params = { ...this.callParams(call, status), ...extra, CallbackSource: 'call-progress-events', SequenceNumber: String(sequence++), Timestamp: new Date().toUTCString() };
+      if (callee.reverseCallbacks) held.push(params);
+      else await this.post(url, params);
+    };
+    await report('initiated');
+    await report('ringing');
+    const outcome = callee.outcome ?? 'answer';
+    if (outcome === 'busy') await report('busy', { SipResponseCode: String(callee.sipResponseCode ?? 486) });
+    else if (outcome === 'no-answer') await report('no-answer', { SipResponseCode: String(callee.sipResponseCode ?? 487) });
+    else if (outcome === 'failed') await report('failed', { SipResponseCode: String(callee.sipResponseCode ?? 404), ...(callee.errorCode ? { ErrorCode: callee.errorCode } : {}) });
+    else {
+      await report('in-progress');
+      const amd = this.answeredBy(call, callee);
+      const response = await this.post(call.request.get('Url')!, { ...this.callParams(call, 'in-progress'), ...amd });
+      this.obey(call, response.body);
+      await report('completed', { CallDuration: String(1 + call.said.join(' ').split(' ').length), ...amd });
+    }
+    for (const params of held.reverse()) await this.post(url!, params);
+  }
+
+  /** Sync AMD: the result rides on the voice URL request; Enable reports at the start of a machine greeting. */
+  private answeredBy(call: EmulatedCall, callee: Callee): Record<string, string> {
+    const mode = call.request.get('MachineDetection');
+    if (!mode) return {};
+    const who = callee.answeredBy ?? 'human';
+    const reported = mode === 'Enable' && who.startsWith('machine_end_') ? 'machine_start' : who;
+    return { AnsweredBy: reported, MachineDetectionDuration: '2400' };
+  }
+
+  private async deliverMessage(message: EmulatedMessage, statusCallback: string | null): Promise<void> {
+    const callee = this.callees[message.to] ?? {};
+    const outcome = callee.sms ?? 'delivered';
+    const steps = outcome === 'delivered' ? ['sent', 'delivered'] : outcome === 'undelivered' ? ['sent', 'undelivered'] : ['failed'];
+    for (const status of steps) {
+      message.status = status;
+      if (!statusCallback) continue;
+      const error: Record<string, string> = status === 'undelivered' || status === 'failed' ? { ErrorCode: callee.smsErrorCode ?? '30003' } : {};
+      await this.post(statusCallback, {
+        AccountSid: this.accountSid,
+        ApiVersion: '2010-04-01',
+        MessageSid: message.sid,
+        SmsSid: message.sid,
+        MessageStatus: status,
+        SmsStatus: status,
+        From: message.from,
+        To: message.to,
+        ...error,
+      });
+    }
+  }
+
+  /** Reads the TwiML the app answered with and does what it says (only the verbs Switchboard uses). */
+  private obey(call: EmulatedCall, twiml: string): void {
+    call.twiml.push(twiml);
+    for (const [, text] of twiml.matchAll(/<Say[^>]*>([\s\S]*?)<\/Say>/g)) call.said.push(unescapeXml(text));
+    call.hungUp ||= /<Hangup\s*\/>/.test(twiml);
+    call.rejected ||= /<Reject[\s/>]/.test(twiml);
+  }
+
+  private newCall(from: string, to: string, request: URLSearchParams): EmulatedCall {
+    const call: EmulatedCall = { sid: `CA${randomBytes(16).toString('hex')}`, to, from, request, status: 'queued', twiml: [], said: [], hungUp: false, rejected: false };
+    this.calls.set(call.sid, call);
+    return call;
+  }
+
+  private callParams(call: EmulatedCall, status: string): Record<string, string> {
+    return {
+      AccountSid: this.accountSid,
+      ApiVersion: '2010-04-01',
+      CallSid: call.sid,
+      CallStatus: status,
+      Called: call.to,
+      Caller: call.from,
+      Direction: 'outbound-api',
+      From: call.from,
+      To: call.to,
+    };
+  }
+
+  private callResource(call: EmulatedCall): object {
+    return {
+      sid: call.sid,
+      account_sid: this.accountSid,
+      to: call.to,
+      from: call.from,
+      status: call.hungUp ? 'completed' : call.status,
+      direction: 'outbound-api',
+      api_version: '2010-04-01',
+      uri: `/2010-04-01/Accounts/${this.accountSid}/Calls/${call.sid}.json`,
+    };
+  }
+
+  private async send(webhook: Pick<SentWebhook, 'url' | 'params' | 'headers'>): Promise<SentWebhook> {
+    const res = await fetch(webhook.url, { method: 'POST', headers: webhook.headers, body: new URLSearchParams(webhook.params).toString() });
+    const sent: SentWebhook = { ...webhook, status: res.status, body: await res.text() };
+    this.webhooks.push(sent);
+    return sent;
+  }
+
+  private track(sid: string, play: Promise<void>): void {
+    this.playing.set(sid, play.catch(() => undefined));
+  }
+
+  private requireNumberWebhooks(): PhoneNumberWebhooks {
+    if (!this.numberWebhooks) throw new Error('set emulator.numberWebhooks first, as you would in the Twilio console');
+    return this.numberWebhooks;
+  }
+}
+
+function restError(status: number, code: number, message: string): object {
+  return { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status };
+}
+
+function reply(res: ServerResponse, status: number, body: object): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+const unescapeXml = (s: string): string =>
+  s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');

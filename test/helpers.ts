@@ -1,0 +1,81 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { CallToolResultSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { createApp, type App } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/log.js';
+import { createMcpServer } from '../src/mcp/server.js';
+
+export const tempDir = (prefix = 'switchboard-test-') => mkdtempSync(join(tmpdir(), prefix));
+
+/** Test defaults: a fresh store, the sim carrier at full speed, no spacing, sidecar on any free port. */
+export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    SWITCHBOARD_DATA_DIR: tempDir(),
+    SWITCHBOARD_HTTP_PORT: '0',
+    SWITCHBOARD_SIM_TIME_SCALE: '0',
+    SWITCHBOARD_MIN_CALL_SPACING_MS: '0',
+    SWITCHBOARD_LOG_LEVEL: 'silent',
+    ...overrides,
+  };
+}
+
+export type Harness = {
+  app: App;
+  client: Client;
+  updates: string[];
+  /** Calls a tool and returns its structured content; throws with the error text on isError. */
+  call<T = any>(name: string, args?: Record<string, unknown>): Promise<T>;
+  /** Calls a tool expected to fail and returns its error text. */
+  fail(name: string, args?: Record<string, unknown>): Promise<string>;
+  close(): Promise<void>;
+};
+
+/** The real app and MCP server, with a real MCP Client over an in-memory transport. */
+export async function startHarness(env: Record<string, string> = {}, opts: { listen?: boolean } = {}): Promise<Harness> {
+  const fullEnv = testEnv(env);
+  const config = loadConfig(fullEnv);
+  const app = await createApp(config, createLogger('silent'), { listen: opts.listen });
+  const mcp = createMcpServer(app);
+  const client = new Client({ name: 'test', version: '0' });
+  const updates: string[] = [];
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates.push(n.params.uri));
+  const [clientT, serverT] = InMemoryTransport.createLinkedPair();
+  await Promise.all([mcp.server.connect(serverT), client.connect(clientT)]);
+
+  const raw = (name: string, args: Record<string, unknown>) => client.callTool({ name, arguments: args }, CallToolResultSchema);
+  return {
+    app,
+    client,
+    updates,
+    async call(name, args = {}) {
+      const res = await raw(name, args);
+      if (res.isError) throw new Error(`${name} failed: ${(res.content[0] as { text: string }).text}`);
+      return res.structuredContent as any;
+    },
+    async fail(name, args = {}) {
+      const res = await raw(name, args);
+      if (!res.isError) throw new Error(`${name} unexpectedly succeeded: ${JSON.stringify(res.structuredContent)}`);
+      return (res.content[0] as { text: string }).text;
+    },
+    async close() {
+      await client.close();
+      await mcp.close();
+      await app.stop();
+      rmSync(fullEnv.SWITCHBOARD_DATA_DIR, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function until<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

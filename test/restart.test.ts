@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { testEnv } from './helpers.js';
+import { spawnServer } from './spawn.js';
+
+describe('a crash loses nothing and dials nothing twice', () => {
+  it('kill -9 with calls live and scheduled: after restart scheduled ones fire once, live ones end failed', async () => {
+    const env = testEnv({ SWITCHBOARD_SIM_TIME_SCALE: '0.2', SWITCHBOARD_LOG_LEVEL: 'silent' });
+    const first = await spawnServer(env);
+    const live = (await first.call('initiate_call', { to: '+15550100001', insight_schema: { type: 'object', properties: { price_per_square: {} } } })).call_id;
+    const later: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const at = new Date(Date.now() + 1500 + i * 100).toISOString();
+      later.push((await first.call('initiate_call', { to: '+15550100008', mode: 'notify', message: `reminder ${i}`, scheduled_at: at })).call_id);
+    }
+    const sms = (await first.call('schedule_sms', { to: '+15550100009', body: 'see you at 4', scheduled_at: new Date(Date.now() + 1500).toISOString() })).message_id;
+    for (let i = 0; i < 200 && (await first.call('get_call', { call_id: live })).status !== 'in_progress'; i++) await new Promise((r) => setTimeout(r, 10));
+    process.kill(first.pid, 'SIGKILL');
+    await first.close().catch(() => undefined);
+
+    // Down long enough for the scheduled work to become overdue.
+    await new Promise((r) => setTimeout(r, 2500));
+    const second = await spawnServer(env);
+    try {
+      const interrupted = await second.call('get_call', { call_id: live });
+      expect(interrupted).toMatchObject({ status: 'failed', error: { code: 'interrupted' } });
+      expect(interrupted.attempts).toHaveLength(1);
+      const waited = await second.call('wait_for_calls', { call_ids: later, until: 'all', timeout_seconds: 20 });
+      expect(waited.done).toBe(true);
+      for (const id of later) {
+        const call = await second.call('get_call', { call_id: id });
+        expect(call.status).toBe('completed');
+        expect(call.attempts).toHaveLength(1);
+      }
+      let messages: any[] = [];
+      for (let i = 0; i < 200; i++) {
+        messages = (await second.call('list_messages', { with: '+15550100009', direction: 'outbound' })).messages;
+        if (messages[0]?.status === 'delivered') break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(messages).toHaveLength(1);
+      expect(messages[0]).toMatchObject({ message_id: sms, status: 'delivered' });
+    } finally {
+      await second.close();
+    }
+  });
+});

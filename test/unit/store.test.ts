@@ -1,0 +1,58 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { Changes, type Change } from '../../src/changes.js';
+import { openStore, SCHEMA_VERSION } from '../../src/store/database.js';
+import { Store } from '../../src/store/store.js';
+import { Missions } from '../../src/missions/missions.js';
+import { tempDir } from '../helpers.js';
+
+describe('store', () => {
+  it('creates the database in WAL mode with foreign keys on and every migration applied', () => {
+    const dir = tempDir();
+    const db = openStore(dir);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name);
+    for (const t of ['missions', 'steps', 'events', 'memory', 'assistants', 'calls', 'call_attempts', 'transcript_turns', 'messages', 'scheduled_work', 'insights', 'webhook_inbox', 'do_not_contact']) {
+      expect(tables).toContain(t);
+    }
+    db.close();
+    // Opening again applies nothing twice.
+    openStore(dir).close();
+  });
+
+  it('refuses a database written by a newer switchboard', () => {
+    const dir = tempDir();
+    openStore(dir).close();
+    const raw = new Database(join(dir, 'switchboard.db'));
+    raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    raw.close();
+    expect(() => openStore(dir)).toThrow(/schema version \d+ but this switchboard only knows up to/);
+  });
+
+  it('keeps events append-only', () => {
+    const store = new Store(openStore(':memory:'), new Changes());
+    const { mission } = new Missions(store).create({ name: 'x', instructions: 'y' });
+    expect(() => store.db.prepare('UPDATE events SET summary = ? WHERE mission_id = ?').run('rewritten', mission.mission_id)).toThrow('append-only');
+    expect(() => store.db.prepare('DELETE FROM events').run()).toThrow('append-only');
+  });
+
+  it('announces a change only after its transaction commits, and never on rollback', () => {
+    const changes = new Changes();
+    const store = new Store(openStore(':memory:'), changes);
+    const heard: Change[] = [];
+    changes.subscribe((c) => {
+      heard.push(c);
+      // A listener that reads sees the committed row.
+      expect(store.db.inTransaction).toBe(false);
+    });
+    const missions = new Missions(store);
+    const { mission } = missions.create({ name: 'x', instructions: 'y', steps: [{ step_id: 'a', description: 'a' }] });
+    expect(heard.length).toBe(1);
+    heard.length = 0;
+    expect(() => missions.updateStep(mission.mission_id, 'a', 'completed', undefined)).toThrow();
+    expect(heard).toEqual([]);
+  });
+});
