@@ -53,13 +53,13 @@ export async function startHarness(env: Record<string, string> = {}, opts: { lis
     updates,
     async call(name, args = {}) {
       const res = await raw(name, args);
-      if (res.isError) throw new Error(`${name} failed: ${(res.content[0] as { text: string }).text}`);
+      if (res.isError) throw new Error(`${name} failed: ${(res.content as { text: string }[])[0].text}`);
       return res.structuredContent as any;
     },
     async fail(name, args = {}) {
       const res = await raw(name, args);
       if (!res.isError) throw new Error(`${name} unexpectedly succeeded: ${JSON.stringify(res.structuredContent)}`);
-      return (res.content[0] as { text: string }).text;
+      return (res.content as { text: string }[])[0].text;
     },
     async close() {
       await client.close();

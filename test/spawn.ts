@@ -24,7 +24,7 @@ export async function spawnServer(env: Record<string, string>) {
     stderr: () => stderr,
     async call(name: string, args: Record<string, unknown> = {}): Promise<any> {
       const res = await client.callTool({ name, arguments: args }, CallToolResultSchema);
-      if (res.isError) throw new Error(`${name}: ${(res.content[0] as { text: string }).text}`);
+      if (res.isError) throw new Error(`${name}: ${(res.content as { text: string }[])[0].text}`);
       return res.structuredContent;
     },
     close: () => client.close(),

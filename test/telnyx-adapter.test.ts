@@ -303,6 +303,7 @@ describe('telnyx adapter: webhook authentication', () => {
     expect(await h.emulator.emitCallEvent(call, 'call.answered', {}, signing)).toBe(401);
     expect(await h.emulator.emitCallEvent(call, 'call.hangup', { hangup_cause: 'normal_clearing' }, signing)).toBe(401);
     await h.provider.stop();
+    expect(h.emulator.deliveries.filter((d) => d.signing === signing).map((d) => d.status)).toEqual([401, 401]);
     expect(h.domain.applied.length).toBe(before);
     expect(h.domain.inbox.size).toBe(before);
     expect(call.commands).toEqual([]);

@@ -108,6 +108,10 @@ type CallRow = {
   updated_at: string;
 };
 
+const SUMMARY_SELECT = `SELECT c.id AS call_id, c.direction, c.to_number AS "to", c.from_number AS "from", c.mode, c.status, c.scheduled_at,
+    c.ended_at, c.mission_id, c.step_id, i.outcome, (SELECT count(*) FROM call_attempts a WHERE a.call_id = c.id) AS attempts
+  FROM calls c LEFT JOIN insights i ON i.call_id = c.id`;
+
 type AttemptRow = CallAttempt & { call_id: string; provider_call_id: string | null };
 
 export type CallsOptions = {
@@ -221,6 +225,19 @@ export class Calls {
     };
   }
 
+  /** Just the status, for hot paths such as waiters. */
+  statusOf(callId: string): { status: CallStatus; mission_id: string | null } {
+    const row = this.store.sql('SELECT status, mission_id FROM calls WHERE id = ?').get(callId) as { status: CallStatus; mission_id: string | null } | undefined;
+    if (!row) throw new NotFoundError(`No call has id ${JSON.stringify(callId)}; list_calls shows the calls that exist.`);
+    return row;
+  }
+
+  summary(callId: string): CallSummary {
+    const row = this.store.sql(`${SUMMARY_SELECT} WHERE c.id = ?`).get(callId) as CallSummary | undefined;
+    if (!row) throw new NotFoundError(`No call has id ${JSON.stringify(callId)}; list_calls shows the calls that exist.`);
+    return row;
+  }
+
   transcript(callId: string): TranscriptTurn[] {
     return this.store.sql('SELECT attempt, speaker, text, at FROM transcript_turns WHERE call_id = ? ORDER BY seq').all(callId) as TranscriptTurn[];
   }
@@ -228,10 +245,7 @@ export class Calls {
   list(filter: { mission_id?: string; status?: CallStatus; limit?: number } = {}): CallSummary[] {
     return this.store
       .sql(
-        `SELECT c.id AS call_id, c.direction, c.to_number AS "to", c.from_number AS "from", c.mode, c.status, c.scheduled_at, c.ended_at,
-                c.mission_id, c.step_id, i.outcome,
-                (SELECT count(*) FROM call_attempts a WHERE a.call_id = c.id) AS attempts
-         FROM calls c LEFT JOIN insights i ON i.call_id = c.id
+        `${SUMMARY_SELECT}
          WHERE (@mission IS NULL OR c.mission_id = @mission) AND (@status IS NULL OR c.status = @status)
          ORDER BY c.created_at DESC, c.id DESC LIMIT @limit`,
       )

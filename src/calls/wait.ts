@@ -2,7 +2,7 @@ import type { Calls, CallSummary } from './calls.js';
 import type { Changes } from '../changes.js';
 import { UserError } from '../errors.js';
 import type { Missions } from '../missions/missions.js';
-import { callMachine } from './lifecycle.js';
+import { callMachine, type CallStatus } from './lifecycle.js';
 
 export type WaitOptions = {
   callIds?: string[];
@@ -13,7 +13,10 @@ export type WaitOptions = {
   onProgress?: (done: number, total: number, message: string) => Promise<void>;
 };
 
-/** Resolves as soon as the calls meet the condition, on timeout, or on abort; re-checks on every call change. */
+/**
+ * Resolves as soon as the calls meet the condition, on timeout, or on abort. Each call change updates
+ * one entry of a status map, so waiting on hundreds of calls stays cheap.
+ */
 export async function waitForCalls(
   app: { calls: Calls; changes: Changes; missions: Missions },
   opts: WaitOptions,
@@ -21,31 +24,29 @@ export async function waitForCalls(
   if ((opts.callIds === undefined) === (opts.missionId === undefined)) {
     throw new UserError('Pass exactly one of `call_ids` or `mission_id`.');
   }
-  const missionId = opts.missionId === undefined ? undefined : app.missions.resolveId(opts.missionId);
   if (opts.callIds?.length === 0) throw new UserError('`call_ids` must list at least one call id.');
-  opts.callIds?.forEach((id) => app.calls.get(id));
+  const missionId = opts.missionId === undefined ? undefined : app.missions.resolveId(opts.missionId);
 
-  const snapshot = (): CallSummary[] =>
-    missionId !== undefined
-      ? app.calls.list({ mission_id: missionId, limit: 500 })
-      : opts.callIds!.map((id) => {
-          const c = app.calls.get(id);
-          return { ...c, attempts: c.attempts.length };
-        });
-  const met = (calls: CallSummary[]) => {
-    const finished = calls.filter((c) => callMachine.isTerminal(c.status)).length;
-    return { finished, ok: calls.length > 0 && (opts.until === 'any' ? finished > 0 : finished === calls.length) };
+  const statuses = new Map<string, CallStatus>();
+  if (missionId !== undefined) for (const c of app.calls.list({ mission_id: missionId, limit: 500 })) statuses.set(c.call_id, c.status);
+  else for (const id of opts.callIds!) statuses.set(id, app.calls.statusOf(id).status);
+
+  const finishedCount = () => [...statuses.values()].filter((s) => callMachine.isTerminal(s)).length;
+  const met = () => {
+    const finished = finishedCount();
+    return statuses.size > 0 && (opts.until === 'any' ? finished > 0 : finished === statuses.size);
   };
+  const summaries = (): CallSummary[] =>
+    missionId !== undefined ? app.calls.list({ mission_id: missionId, limit: 500 }) : [...statuses.keys()].map((id) => app.calls.summary(id));
 
-  let calls = snapshot();
-  if (met(calls).ok) return { done: true, timed_out: false, calls };
+  if (met()) return { done: true, timed_out: false, calls: summaries() };
 
   return new Promise((resolve) => {
     const report = () => {
-      const { finished } = met(calls);
-      void opts.onProgress?.(finished, calls.length, `${finished} of ${calls.length} call(s) finished`).catch(() => undefined);
+      const finished = finishedCount();
+      void opts.onProgress?.(finished, statuses.size, `${finished} of ${statuses.size} call(s) finished`).catch(() => undefined);
     };
-    let lastFinished = met(calls).finished;
+    let lastFinished = finishedCount();
     report();
     // A heartbeat too, so clients that time out idle requests keep waiting.
     const heartbeat = setInterval(report, 5000);
@@ -54,18 +55,20 @@ export async function waitForCalls(
       clearInterval(heartbeat);
       unsubscribe();
       opts.signal?.removeEventListener('abort', onAbort);
-      calls = snapshot();
-      resolve({ done: met(calls).ok, timed_out: timedOut, calls });
+      resolve({ done: met(), timed_out: timedOut, calls: summaries() });
     };
     const onAbort = () => finish(false);
     const timer = setTimeout(() => finish(true), opts.timeoutMs);
-    const watched = new Set(opts.callIds ?? []);
     const unsubscribe = app.changes.subscribe((change) => {
       if (change.kind !== 'call' || change.transcript) return;
-      if (missionId === undefined && !watched.has(change.id)) return;
-      calls = snapshot();
-      const { finished, ok } = met(calls);
-      if (ok) return finish(false);
+      if (!statuses.has(change.id)) {
+        if (missionId === undefined) return;
+        const { mission_id } = app.calls.statusOf(change.id);
+        if (mission_id !== missionId) return;
+      }
+      statuses.set(change.id, app.calls.statusOf(change.id).status);
+      if (met()) return finish(false);
+      const finished = finishedCount();
       if (finished !== lastFinished) {
         lastFinished = finished;
         report();

@@ -1,22 +1,23 @@
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { openStore, SCHEMA_VERSION, schemaVersion } from '../store/database.js';
 import { SimDirectory } from '../telephony/sim/directory.js';
-import { carrierDoctor } from './carriers.js';
+import type { DoctorCheck } from './check.js';
+import { twilioDoctor } from '../telephony/twilio/doctor.js';
+import { telnyxDoctor } from '../telephony/telnyx/doctor.js';
 
-export type DoctorCheck = { status: 'ok' | 'warn' | 'fail' | 'skip'; label: string; detail: string };
 
 const MARK: Record<DoctorCheck['status'], string> = { ok: '✓', warn: '!', fail: '✗', skip: '-' };
 
 /** `switchboard doctor`: what is configured, what is wrong and how to fix it. Exit 1 when anything failed. */
-export async function runDoctor(env: NodeJS.ProcessEnv, out: NodeJS.WritableStream): Promise<number> {
-  const checks = await diagnose(env);
+export function runDoctor(env: NodeJS.ProcessEnv, out: NodeJS.WritableStream): number {
+  const checks = diagnose(env);
   for (const c of checks) out.write(`${MARK[c.status]} ${c.label}: ${c.detail}\n`);
   const failed = checks.filter((c) => c.status === 'fail').length;
   out.write(failed ? `\n${failed} problem(s) to fix.\n` : '\nAll checks passed.\n');
   return failed ? 1 : 0;
 }
 
-export async function diagnose(env: NodeJS.ProcessEnv): Promise<DoctorCheck[]> {
+export function diagnose(env: NodeJS.ProcessEnv): DoctorCheck[] {
   let config: Config;
   try {
     config = loadConfig(env);
@@ -36,7 +37,7 @@ export async function diagnose(env: NodeJS.ProcessEnv): Promise<DoctorCheck[]> {
     } catch (err) {
       checks.push({ status: 'fail', label: 'sim directory', detail: (err as Error).message.replace(/\n/g, '; ') });
     }
-  } else checks.push(...(await carrierDoctor(config)));
+  } else checks.push(...(config.SWITCHBOARD_PROVIDER === 'twilio' ? twilioDoctor(config) : telnyxDoctor(config)));
   if (config.SWITCHBOARD_INSECURE_SKIP_WEBHOOK_VERIFY) {
     checks.push({ status: 'warn', label: 'webhooks', detail: 'SWITCHBOARD_INSECURE_SKIP_WEBHOOK_VERIFY is on: anyone who can reach the sidecar can forge carrier events.' });
   }

@@ -2,13 +2,17 @@ import type { Config } from '../config.js';
 import type { ProviderContext, TelephonyProvider } from './provider.js';
 import { SimCarrier } from './sim/carrier.js';
 import { SimDirectory } from './sim/directory.js';
+import { createTelnyxProvider } from './telnyx/provider.js';
+import { createTwilioProvider } from './twilio/provider.js';
 
 /** The carrier adapter SWITCHBOARD_PROVIDER names. */
-export async function createProvider(config: Config, ctx: ProviderContext): Promise<TelephonyProvider> {
+export function createProvider(config: Config, ctx: ProviderContext): TelephonyProvider {
   switch (config.SWITCHBOARD_PROVIDER) {
     case 'sim':
       return new SimCarrier(ctx, SimDirectory.load(config.SWITCHBOARD_SIM_DIRECTORY), config.SWITCHBOARD_SIM_TIME_SCALE);
-    default:
-      throw new Error(`carrier ${config.SWITCHBOARD_PROVIDER} is not available in this build`);
+    case 'twilio':
+      return createTwilioProvider(ctx);
+    case 'telnyx':
+      return createTelnyxProvider(ctx);
   }
 }

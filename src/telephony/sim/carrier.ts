@@ -246,10 +246,10 @@ class SimCall implements VoiceLine {
     this.finish(this.atVoicemail ? 'voicemail' : this.answered ? 'completed' : 'canceled', cause);
   }
 
-  /** The process is going away: the call just stops, with nothing more reported. */
+  /** The process is going away: the call just stops; the agent waiting on it is dropped, nothing more is recorded. */
   abandon(): void {
     this.ended = true;
-    this.waiting?.({ kind: 'hangup' });
+    this.waiting = null;
   }
 
   private finish(status: CallEndStatus, cause: string, errorCode?: string, errorMessage?: string): void {

@@ -1,9 +1,9 @@
+import type { DoctorCheck } from '../../doctor/check.js';
 import type { Config } from '../../config.js';
 import { isE164 } from '../../phone.js';
 import { parseTelnyxPublicKey } from './signature.js';
 import { TELNYX_WEBHOOK_PATH } from './webhook.js';
 
-export type DoctorCheck = { status: 'ok' | 'warn' | 'fail' | 'skip'; label: string; detail: string };
 
 /** What can be told about a Telnyx setup without reaching Telnyx; the rest is listed as skipped. */
 export function telnyxDoctor(config: Config): DoctorCheck[] {

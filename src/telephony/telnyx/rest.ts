@@ -6,7 +6,7 @@ import { encodeClientState, type CallState } from './client-state.js';
 import { isTransient, toCarrierError } from './errors.js';
 import { withRetry, type RetryPolicy } from './retry.js';
 
-export const TELNYX_API_URL = 'https://api.telnyx.com/v2';
+const TELNYX_API_URL = 'https://api.telnyx.com/v2';
 
 export type DialRequest = {
   to: string;

@@ -1,8 +1,8 @@
+import type { DoctorCheck } from '../../doctor/check.js';
 import type { Config } from '../../config.js';
 import { isE164 } from '../../phone.js';
 import { TWILIO_WEBHOOK_PATHS } from './paths.js';
 
-export type DoctorCheck = { status: 'ok' | 'warn' | 'fail' | 'skip'; label: string; detail: string };
 
 const CONSOLE = 'Twilio console → Phone Numbers → Manage → Active numbers → your number';
 

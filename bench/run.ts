@@ -1,0 +1,15 @@
+import { benchLateness, benchThroughput } from './pipeline.js';
+import { benchStdio } from './stdio.js';
+import { printTable, type Row } from './util.js';
+
+/** `npm run bench`: every measured figure, one table. */
+const rows: Row[] = [];
+for (const [name, bench] of [
+  ['stdio', benchStdio],
+  ['pipeline', () => benchThroughput()],
+  ['scheduler', benchLateness],
+] as const) {
+  process.stderr.write(`bench: ${name}…\n`);
+  rows.push(...(await bench()));
+}
+printTable(rows);

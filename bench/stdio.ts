@@ -1,0 +1,65 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Changes } from '../src/changes.js';
+import { Missions } from '../src/missions/missions.js';
+import { openStore } from '../src/store/database.js';
+import { Store } from '../src/store/store.js';
+import { percentile, tempDir, type Row } from './util.js';
+
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const env = (dataDir: string) => ({ PATH: process.env.PATH ?? '', SWITCHBOARD_DATA_DIR: dataDir, SWITCHBOARD_HTTP_PORT: '0', SWITCHBOARD_LOG_LEVEL: 'warn' });
+
+async function connect(dataDir: string) {
+  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'serve'], env: env(dataDir), stderr: 'ignore' });
+  const client = new Client({ name: 'bench', version: '0' });
+  const t0 = performance.now();
+  await client.connect(transport);
+  return { client, transport, startMs: performance.now() - t0 };
+}
+
+/** Cold start (spawn → initialize answered), then tool round-trips against a store holding 10,000 missions. */
+export async function benchStdio(): Promise<Row[]> {
+  const starts: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const { client, startMs } = await connect(tempDir());
+    starts.push(startMs);
+    await client.close();
+  }
+
+  const dataDir = tempDir();
+  const store = new Store(openStore(dataDir), new Changes());
+  const missions = new Missions(store);
+  const slugs: string[] = [];
+  store.tx(() => {
+    for (let i = 0; i < 10_000; i++) {
+      const { mission } = missions.create({ name: `Mission ${i % 500}`, instructions: 'bench', steps: [{ step_id: 'a', description: 'a' }, { step_id: 'b', description: 'b' }] });
+      slugs.push(mission.slug);
+    }
+  });
+  store.close();
+
+  const { client, transport } = await connect(dataDir);
+  const time = async (n: number, fn: (i: number) => Promise<unknown>) => {
+    for (let i = 0; i < 100; i++) await fn(i); // warm-up
+    const samples: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      await fn(i);
+      samples.push(performance.now() - t0);
+    }
+    return samples;
+  };
+  const get = await time(2000, (i) => client.callTool({ name: 'get_mission', arguments: { mission_id: slugs[(i * 7919) % slugs.length] } }));
+  const create = await time(2000, (i) => client.callTool({ name: 'create_mission', arguments: { name: `Bench ${i % 500}`, instructions: 'x', steps: [{ step_id: 'a', description: 'a' }] } }));
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${transport.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  await client.close();
+
+  return [
+    { metric: 'cold start: spawn → initialize answered', p50: percentile(starts, 50), p99: percentile(starts, 99), unit: 'ms', target: '< 400 ms' },
+    { metric: 'get_mission round-trip (10k missions stored)', p50: percentile(get, 50), p99: percentile(get, 99), unit: 'ms', target: 'p50 < 2, p99 < 10' },
+    { metric: 'create_mission round-trip (10k+ stored)', p50: percentile(create, 50), p99: percentile(create, 99), unit: 'ms', target: 'p50 < 2, p99 < 10' },
+    { metric: 'server RSS after 4,200 calls on 12k missions', value: rss, unit: 'MiB', target: '—' },
+  ];
+}

@@ -1,0 +1,23 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export type Row = { metric: string; p50?: number; p99?: number; max?: number; value?: number; unit: string; target: string };
+
+export const tempDir = () => mkdtempSync(join(tmpdir(), 'switchboard-bench-'));
+
+export function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+export function printTable(rows: Row[]): void {
+  const fmt = (n: number | undefined) => (n === undefined ? '' : n >= 100 ? n.toFixed(0) : n.toFixed(2));
+  const head = ['metric', 'p50', 'p99', 'max', 'value', 'unit', 'target'];
+  const body = rows.map((r) => [r.metric, fmt(r.p50), fmt(r.p99), fmt(r.max), fmt(r.value), r.unit, r.target]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  console.log(line(head));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const b of body) console.log(line(b));
+}
