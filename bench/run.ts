@@ -1,12 +1,14 @@
 import { benchLateness, benchThroughput } from './pipeline.js';
 import { benchStdio } from './stdio.js';
 import { printTable, type Row } from './util.js';
+import { benchWebhooks } from './webhooks.js';
 
 /** `npm run bench`: every measured figure, one table. */
 const rows: Row[] = [];
 for (const [name, bench] of [
   ['stdio', benchStdio],
   ['pipeline', () => benchThroughput()],
+  ['webhooks', () => benchWebhooks()],
   ['scheduler', benchLateness],
 ] as const) {
   process.stderr.write(`bench: ${name}…\n`);

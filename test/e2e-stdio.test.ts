@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { testEnv } from './helpers.js';
+import { freePort, testEnv } from './helpers.js';
 import { CLI, spawnServer } from './spawn.js';
 
 describe('the built server over stdio', () => {
@@ -84,13 +84,7 @@ describe('the built server over stdio', () => {
   });
 
   it('answers GET /healthz on the sidecar with version and store status', async () => {
-    const { createServer } = await import('node:net');
-    const port = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
+    const port = await freePort();
     const server = await spawnServer(testEnv({ SWITCHBOARD_HTTP_PORT: String(port) }));
     try {
       const health = await (await fetch(`http://127.0.0.1:${port}/healthz`)).json();

@@ -301,6 +301,7 @@ describe('Twilio inbound calls', () => {
     expect(response.body).toBe('<?xml version="1.0" encoding="UTF-8"?><Response><Say>Hello, you have reached an AI assistant.</Say><Hangup/></Response>');
     expect(w.domain.events).toMatchObject([
       { type: 'call.inbound', providerCallId: call.sid, from: PERSON, to: OUR_NUMBER },
+      { type: 'call.answered', providerCallId: call.sid },
       { type: 'call.transcript', providerCallId: call.sid, speaker: 'agent', text: 'Hello, you have reached an AI assistant.' },
     ]);
   });

@@ -61,7 +61,12 @@ export function createTwilioWebhooks(ctx: ProviderContext, publicUrl: string): W
       return twimlResponse(renderVoiceTwiml(verbs));
     }
     const at = eventTime(p);
-    const events: CarrierEvent[] = [{ type: 'call.inbound', providerCallId, from, to, at }, ...agentLines({ providerCallId }, verbs, at)];
+    // Returning TwiML answers the call; its end arrives on the number's status callback (/webhooks/twilio/status).
+    const events: CarrierEvent[] = [
+      { type: 'call.inbound', providerCallId, from, to, at },
+      { providerCallId, type: 'call.answered', at },
+      ...agentLines({ providerCallId }, verbs, at),
+    ];
     deliver(req, 'twilio.voice', `voice:${providerCallId}:inbound`, events);
     return twimlResponse(renderVoiceTwiml(verbs));
   }
