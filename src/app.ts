@@ -60,7 +60,7 @@ export async function createApp(config: Config, log: Logger, opts: { listen?: bo
     voice: new ScriptedAgent(),
   });
   try {
-    provider = createProvider(config, ctx);
+    provider = await createProvider(config, ctx);
   } catch (err) {
     store.close();
     throw err;

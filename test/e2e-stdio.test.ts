@@ -95,3 +95,29 @@ describe('the built server over stdio', () => {
     }
   });
 });
+
+describe('the other commands', () => {
+  it('switchboard demo runs a whole mission and prints the report', () => {
+    const r = spawnSync(process.execPath, [CLI, 'demo'], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SWITCHBOARD_SIM_TIME_SCALE: '0.01' }, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(0);
+    for (const heading of ['Steps', 'Messages', 'Insights']) expect(r.stdout).toContain(`\n${heading}\n`);
+    expect(r.stdout).toMatch(/Call to Second Try Roofing \+15550100006: COMPLETED \(attempts: busy → completed/);
+    expect(r.stdout).toMatch(/Call to Summit Roofing \+15550100004: VOICEMAIL/);
+    expect(r.stdout).toContain('Agent : (pressed 0)');
+    expect(r.stdout).toMatch(/Ace Roofing\s+all_fields_collected\s+\$450/);
+    expect(r.stdout).toMatch(/Mission SUCCEEDED/);
+  });
+
+  it('switchboard doctor says what is wrong and how to fix it', () => {
+    const ok = spawnSync(process.execPath, [CLI, 'doctor'], { env: { PATH: process.env.PATH ?? '', ...testEnv() }, encoding: 'utf8' });
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toMatch(/✓ database: .*schema 1 of 1/);
+    const bad = spawnSync(process.execPath, [CLI, 'doctor'], {
+      env: { PATH: process.env.PATH ?? '', ...testEnv({ SWITCHBOARD_PROVIDER: 'twilio', TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}` }) },
+      encoding: 'utf8',
+    });
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toMatch(/✗ config: TWILIO_AUTH_TOKEN: is required/);
+    expect(bad.stdout).toMatch(/✗ config: SWITCHBOARD_PUBLIC_URL: is required/);
+  });
+});

@@ -142,7 +142,7 @@ export class Calls {
   initiate(input: InitiateCallInput): { call: Call; created: boolean } {
     const { provider, scheduler, assistants, insights, linkedWork } = this.deps;
     if (!isE164(input.to)) throw new UserError(e164Message('to', input.to));
-    const from = input.from ?? this.opts.fromNumber ?? (provider.name === 'sim' ? '+15550100000' : undefined);
+    const from = input.from ?? this.opts.fromNumber ?? provider.defaultFromNumber;
     if (from === undefined) throw new UserError('No caller id: pass `from` or set SWITCHBOARD_FROM_NUMBER to a number you own on the carrier.');
     if (!isE164(from)) throw new UserError(e164Message('from', from));
     const mode = input.mode ?? 'agent';

@@ -7,6 +7,7 @@ export const CALL_STATUSES = [
 export type CallStatus = (typeof CALL_STATUSES)[number];
 export type CallEnd = 'completed' | 'busy' | 'no_answer' | 'voicemail' | 'failed' | 'canceled';
 const ENDS: CallEnd[] = ['completed', 'busy', 'no_answer', 'voicemail', 'failed', 'canceled'];
+const FINAL = Object.fromEntries(ENDS.map((end) => [end, []])) as unknown as Record<CallEnd, []>;
 
 /** A call as the client sees it. A live attempt may fall back to `scheduled` when its retry policy re-queues it. */
 export const callMachine = new StateMachine<CallStatus>('call', {
@@ -15,12 +16,7 @@ export const callMachine = new StateMachine<CallStatus>('call', {
   dialing: ['ringing', 'in_progress', 'scheduled', ...ENDS],
   ringing: ['in_progress', 'scheduled', ...ENDS],
   in_progress: ['scheduled', ...ENDS],
-  completed: [],
-  busy: [],
-  no_answer: [],
-  voicemail: [],
-  failed: [],
-  canceled: [],
+  ...FINAL,
 });
 
 export type AttemptStatus = 'dialing' | 'ringing' | 'in_progress' | CallEnd;
@@ -30,12 +26,7 @@ export const attemptMachine = new StateMachine<AttemptStatus>('call attempt', {
   dialing: ['ringing', 'in_progress', ...ENDS],
   ringing: ['in_progress', ...ENDS],
   in_progress: ENDS,
-  completed: [],
-  busy: [],
-  no_answer: [],
-  voicemail: [],
-  failed: [],
-  canceled: [],
+  ...FINAL,
 });
 
 export const LIVE_STATUSES: readonly CallStatus[] = ['dialing', 'ringing', 'in_progress'];

@@ -53,7 +53,7 @@ export class Messages {
   schedule(input: ScheduleSmsInput): { message: Message; created: boolean } {
     const { provider, scheduler, linkedWork } = this.deps;
     if (!isE164(input.to)) throw new UserError(e164Message('to', input.to));
-    const from = input.from ?? this.opts.fromNumber ?? (provider.name === 'sim' ? '+15550100000' : undefined);
+    const from = input.from ?? this.opts.fromNumber ?? provider.defaultFromNumber;
     if (from === undefined) throw new UserError('No sender: pass `from` or set SWITCHBOARD_FROM_NUMBER to a number you own on the carrier.');
     if (!isE164(from)) throw new UserError(e164Message('from', from));
     if (!input.body.trim()) throw new UserError('`body` must not be empty.');

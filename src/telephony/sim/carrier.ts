@@ -20,6 +20,7 @@ import type { SimDirectory, SimPerson } from './directory.js';
 export class SimCarrier implements TelephonyProvider {
   readonly name = 'sim';
   readonly callsSurviveRestart = false;
+  readonly defaultFromNumber = '+15550100000';
   readonly supportedModes = ['agent', 'notify', 'conversation'] as const;
   readonly webhooks = [];
   private readonly live = new Map<string, SimCall>();
