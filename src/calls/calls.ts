@@ -12,6 +12,7 @@ import type { Scheduler, WorkItem } from '../scheduler/scheduler.js';
 import type { Store } from '../store/store.js';
 import { CarrierError, type AgentReport, type CallMode, type CallRef, type CarrierEvent, type TelephonyProvider } from '../telephony/provider.js';
 import { iso, nowIso, parseScheduledAt } from '../time.js';
+import { withDisclosure } from '../voice/disclosure.js';
 import type { AgentPlan } from '../voice/engine.js';
 import { attemptMachine, callMachine, LIVE_STATUSES, RETRYABLE_ENDS, type AttemptStatus, type CallEnd, type CallStatus, type RetryableEnd } from './lifecycle.js';
 
@@ -419,7 +420,16 @@ export class Calls {
     const attempt = this.findAttempt(ref);
     if (!attempt) return undefined;
     const row = this.row(attempt.call_id);
-    return { callId: row.id, attempt: attempt.attempt, mode: row.mode, message: row.message, amd: row.amd, voicemailMessage: row.voicemail_message, status: attempt.status };
+    // Carriers speak these verbatim, so the AI disclosure is added here, once, for all of them.
+    return {
+      callId: row.id,
+      attempt: attempt.attempt,
+      mode: row.mode,
+      message: withDisclosure(row.message),
+      amd: row.amd,
+      voicemailMessage: withDisclosure(row.voicemail_message),
+      status: attempt.status,
+    };
   }
 
   recordReport(callId: string, report: AgentReport): void {

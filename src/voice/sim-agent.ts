@@ -1,7 +1,7 @@
 import type { AgentReport } from '../telephony/provider.js';
+import { AI_DISCLOSURE, withDisclosure } from './disclosure.js';
 import type { AgentPlan, Heard, VoiceEngine, VoiceLine } from './engine.js';
 
-export const AI_DISCLOSURE = 'Hi, this is an AI assistant calling on behalf of a Switchboard user. This call may be recorded.';
 
 /**
  * The scripted voice agent: no model, deterministic. It discloses that it is an AI, finds its way past an
@@ -15,12 +15,12 @@ export class ScriptedAgent implements VoiceEngine {
     if (heard.kind === 'beep' || line.answeredBy === 'machine' || looksLikeVoicemail(heard)) return this.leaveVoicemail(plan, line, heard);
 
     if (plan.mode === 'notify') {
-      await line.say(`${AI_DISCLOSURE} ${plan.message ?? ''}`.trim());
+      await line.say(withDisclosure(plan.message) ?? AI_DISCLOSURE);
       await line.hangup();
       return { outcome: 'notified', summary: 'Delivered the message to a person.', fields: emptyFields(plan) };
     }
 
-    await line.say(plan.message ? `${AI_DISCLOSURE} ${plan.message}` : AI_DISCLOSURE);
+    await line.say(withDisclosure(plan.message) ?? AI_DISCLOSURE);
     const fields: Record<string, string | null> = {};
     for (const field of plan.fields) {
       await line.say(`Could you tell me the ${humanize(field.name)}${field.description ? ` (${field.description})` : ''}?`);
@@ -52,7 +52,7 @@ export class ScriptedAgent implements VoiceEngine {
     while (heard.kind === 'speech') heard = await line.listen();
     const message = plan.voicemailMessage ?? (plan.mode === 'notify' ? plan.message : null);
     if (heard.kind === 'beep' && message) {
-      await line.say(`${AI_DISCLOSURE} ${message}`);
+      await line.say(withDisclosure(message)!);
       await line.hangup();
       return { outcome: 'voicemail_left', summary: 'Reached voicemail and left the message.', fields: emptyFields(plan) };
     }

@@ -1,0 +1,6 @@
+/** Every call Switchboard places says first that an AI is speaking, whatever carrier or engine runs it. */
+export const AI_DISCLOSURE = 'Hi, this is an AI assistant calling on behalf of a Switchboard user. This call may be recorded.';
+
+export function withDisclosure(text: string | null): string | null {
+  return text?.trim() ? `${AI_DISCLOSURE} ${text.trim()}` : null;
+}
