@@ -105,6 +105,7 @@ type CallRow = {
   scheduled_at: string;
   answered_at: string | null;
   ended_at: string | null;
+  end_requested_at: string | null;
   created_at: string;
   updated_at: string;
 };
@@ -262,6 +263,8 @@ export class Calls {
         this.finishCall(this.row(callId), 'canceled', { code: 'canceled_by_client', message: 'Canceled with end_call before it was dialed.' });
       });
     } else if (LIVE_STATUSES.includes(row.status)) {
+      // Remembered so the carrier's report of the hangup ends the call as the client meant: no retry, canceled if unanswered.
+      this.store.tx(() => this.store.sql('UPDATE calls SET end_requested_at = coalesce(end_requested_at, ?) WHERE id = ?').run(nowIso(), callId));
       const attempt = this.currentAttempt(callId);
       if (attempt?.provider_call_id) void this.hangupQuietly(attempt.provider_call_id);
     }
@@ -336,7 +339,10 @@ export class Calls {
       (err: unknown) => {
         const carrier = err instanceof CarrierError ? err : new CarrierError(String((err as Error)?.message ?? err), 'carrier_error');
         this.deps.log.warn({ callId: request.callId, attempt: request.attempt, code: carrier.code }, 'carrier refused the call');
-        this.store.tx(() => this.endAttempt({ callId: request.callId, attempt: request.attempt }, 'failed', { cause: 'carrier_rejected', code: carrier.code, message: carrier.message }));
+        // A refusal the carrier says is final (bad number, bad credentials) is not worth a retry.
+        this.store.tx(() =>
+          this.endAttempt({ callId: request.callId, attempt: request.attempt }, 'failed', { cause: 'carrier_rejected', code: carrier.code, message: carrier.message }, carrier.retryable),
+        );
       },
     );
   }
@@ -467,7 +473,12 @@ export class Calls {
   ): void {
     const callId = 'call_id' in ref ? ref.call_id : ref.callId;
     const attempt = this.store.sql('SELECT * FROM call_attempts WHERE call_id = ? AND attempt = ?').get(callId, ref.attempt) as AttemptRow | undefined;
-    if (!attempt || !attemptMachine.canMove(attempt.status, status)) return;
+    if (!attempt) return;
+    if (this.row(callId).end_requested_at) {
+      allowRetry = false;
+      if (!attempt.answered_at && status !== 'failed') status = 'canceled';
+    }
+    if (!attemptMachine.canMove(attempt.status, status)) return;
     const at = detail.at ?? nowIso();
     this.store
       .sql('UPDATE call_attempts SET status = ?, hangup_cause = ?, error_code = ?, error_message = ?, ended_at = ? WHERE call_id = ? AND attempt = ?')
@@ -482,7 +493,7 @@ export class Calls {
       this.moveCall(row, 'scheduled', { scheduled_at: iso(dueMs) });
       this.deps.scheduler.enqueue('call', callId, dueMs);
     } else {
-      const error = detail.message ? { code: detail.code ?? null, message: detail.message } : null;
+      const error = detail.message || detail.code ? { code: detail.code ?? null, message: detail.message ?? describeEnd(status, detail) } : null;
       this.finishCall(row, status, error, at);
     }
     this.deps.scheduler.wake();
@@ -490,7 +501,7 @@ export class Calls {
 
   private finishCall(row: CallRow, status: CallEnd, error: { code: string | null; message: string } | null, at = nowIso()): void {
     this.moveCall(row, status, { ended_at: at, error_code: error?.code ?? null, error_message: error?.message ?? null });
-    this.deps.insights.close(row.id, status);
+    this.deps.insights.close(row.id, status, row.mode);
     if (row.mission_id && row.step_id) this.deps.linkedWork.settled(row.mission_id, row.step_id);
   }
 
@@ -548,6 +559,11 @@ export class Calls {
       this.deps.log.warn({ err, providerCallId }, 'hangup failed');
     }
   }
+}
+
+function describeEnd(status: CallEnd, detail: { cause?: string; code?: string }): string {
+  const why = [detail.cause, detail.code && `code ${detail.code}`].filter(Boolean).join(', ');
+  return `The carrier ended the call ${status.replace('_', ' ')}${why ? ` (${why})` : ''}.`;
 }
 
 function validateRetry(r: NonNullable<InitiateCallInput['retry']>): RetryPolicy {

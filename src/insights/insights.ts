@@ -29,11 +29,22 @@ export class Insights {
       .run(report.summary, report.outcome, JSON.stringify(report.fields), nowIso(), callId);
   }
 
-  /** The call ended; a call that never reached the agent has no report, and says why. */
-  close(callId: string, finalStatus: string): void {
+  /**
+   * The call ended. A notify call the carrier played to the end needs no agent to know its outcome;
+   * any other call that never produced a report says why it has none.
+   */
+  close(callId: string, finalStatus: string, mode: string): void {
+    const notified = mode === 'notify' && (finalStatus === 'completed' || finalStatus === 'voicemail');
     this.store
-      .sql(`UPDATE insights SET status = 'unavailable', outcome = ?, summary = ?, updated_at = ? WHERE call_id = ? AND status = 'pending'`)
-      .run(finalStatus, `No agent report: the call ended ${finalStatus.replace('_', ' ')}.`, nowIso(), callId);
+      .sql(`UPDATE insights SET status = ?, outcome = ?, summary = ?, source = ?, updated_at = ? WHERE call_id = ? AND status = 'pending'`)
+      .run(
+        notified ? 'ready' : 'unavailable',
+        notified ? (finalStatus === 'voicemail' ? 'voicemail_left' : 'notified') : finalStatus,
+        notified ? 'The carrier played the message to the end and hung up.' : `No agent report: the call ended ${finalStatus.replace('_', ' ')}.`,
+        notified ? 'carrier' : 'none',
+        nowIso(),
+        callId,
+      );
   }
 
   forCall(callId: string): CallInsight | undefined {

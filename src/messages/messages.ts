@@ -135,7 +135,13 @@ export class Messages {
   apply(event: Extract<CarrierEvent, { providerMessageId: string }>): void {
     if (event.type === 'sms.inbound') return this.receive(event);
     const row = this.store.sql(`SELECT ${COLUMNS} FROM messages WHERE provider = ? AND provider_message_id = ?`).get(this.deps.provider.name, event.providerMessageId) as Row | undefined;
-    if (!row) return;
+    if (!row) {
+      // A status can race the send response that tells us the carrier's id. Failing the delivery rolls back
+      // its inbox entry, so the carrier redelivers it once we know the id.
+      const awaiting = this.store.sql(`SELECT 1 FROM messages WHERE status = 'queued' AND provider_message_id IS NULL LIMIT 1`).get();
+      if (awaiting) throw new Error(`status for unknown message ${event.providerMessageId} while a send is unconfirmed; asking the carrier to redeliver`);
+      return;
+    }
     const to: SmsStatus = event.type === 'sms.sent' ? 'sent' : event.type === 'sms.delivered' ? 'delivered' : 'failed';
     if (!smsMachine.canMove(row.status, to)) return;
     if (event.type === 'sms.failed') {

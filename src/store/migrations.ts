@@ -95,6 +95,7 @@ CREATE TABLE calls (
   scheduled_at      TEXT NOT NULL,
   answered_at       TEXT,
   ended_at          TEXT,
+  end_requested_at  TEXT,
   created_at        TEXT NOT NULL,
   updated_at        TEXT NOT NULL,
   FOREIGN KEY (mission_id, step_id) REFERENCES steps(mission_id, step_id)

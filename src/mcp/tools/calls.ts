@@ -21,7 +21,8 @@ export function registerCallTools(server: McpServer, app: App): void {
       to: e164,
       from: e164.optional().describe('Caller id; default SWITCHBOARD_FROM_NUMBER'),
       mode: z.enum(['agent', 'notify', 'conversation']).optional(),
-      message: z.string().max(4000).optional().describe('notify: the text to speak; agent: the opening line'),
+      // Carriers speak at most 3,000 characters at once; the AI disclosure takes about 100 of them.
+      message: z.string().max(2800).optional().describe('notify: the text to speak; agent: the opening line'),
       instructions: z.string().max(8000).optional().describe('What the agent should achieve on the call'),
       assistant_id: z.string().optional().describe('A saved assistant (asst_…) whose settings fill what is not given here'),
       insight_schema: insightSchemaInput.optional(),

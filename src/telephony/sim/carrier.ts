@@ -81,7 +81,12 @@ export class SimCarrier implements TelephonyProvider {
   }
 
   emit(event: CarrierEvent): void {
-    if (!this.stopped) this.ctx.deliver(null, [event]);
+    if (this.stopped) return;
+    try {
+      this.ctx.deliver(null, [event]);
+    } catch (err) {
+      this.ctx.log.error({ err, event: event.type }, 'simulated carrier event could not be applied');
+    }
   }
 
   converse(ref: CallRef, line: VoiceLine): Promise<void> {

@@ -1,0 +1,433 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { TelnyxEmulator, type EmulatedCall, type Signing } from './fakes/telnyx-emulator.js';
+import { freePort, startHarness, until, type Harness } from './helpers.js';
+
+/**
+ * Switchboard with SWITCHBOARD_PROVIDER=telnyx, driven by a real MCP client, against the offline Telnyx emulator:
+ * the emulator takes our REST calls and plays each call and message back as Ed25519-signed webhooks to the sidecar.
+ */
+
+const OUR_NUMBER = '+12125550100';
+const FRIEND = '+12125550199';
+const STRANGER = '+12125550188';
+const MESSAGE = 'Your table for two at Nino’s is ready.';
+const VOICEMAIL = 'Sorry we missed you; your table is ready whenever you are.';
+const GREETING = 'Hi, you have reached the Switchboard line of the Nino’s booking desk.';
+const MESSAGING_PROFILE = '40017f8e-49bd-4f16-9e3d-ef103f916228';
+
+type Line = { h: Harness; telnyx: TelnyxEmulator };
+const running: { telnyx: TelnyxEmulator; h?: Harness }[] = [];
+
+afterEach(async () => {
+  for (const r of running.splice(0)) {
+    await r.telnyx.settled();
+    await r.h?.close();
+    await r.telnyx.close();
+  }
+});
+
+/** An emulated Telnyx account and a Switchboard pointed at it, its sidecar on the port the webhooks go to. */
+async function switchboardOnTelnyx(env: Record<string, string> = {}): Promise<Line> {
+  const telnyx = await TelnyxEmulator.start({ speakMs: 20 });
+  const slot: (typeof running)[number] = { telnyx };
+  running.push(slot);
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  telnyx.webhookUrl = `${publicUrl}/webhooks/telnyx`; // the connection's and messaging profile's webhook, for inbound
+  slot.h = await startHarness(
+    {
+      SWITCHBOARD_PROVIDER: 'telnyx',
+      SWITCHBOARD_HTTP_PORT: String(port),
+      SWITCHBOARD_PUBLIC_URL: publicUrl,
+      SWITCHBOARD_TELNYX_API_URL: telnyx.url,
+      SWITCHBOARD_FROM_NUMBER: OUR_NUMBER,
+      TELNYX_API_KEY: telnyx.apiKey,
+      TELNYX_CONNECTION_ID: telnyx.connectionId,
+      TELNYX_PUBLIC_KEY: telnyx.publicKeyRaw,
+      TELNYX_MESSAGING_PROFILE_ID: MESSAGING_PROFILE,
+      ...env,
+    },
+    { listen: true },
+  );
+  return { h: slot.h, telnyx };
+}
+
+/** Waits through MCP until the call has a final status, then returns what get_call shows. */
+async function outcome(h: Harness, callId: string) {
+  const waited = await h.call('wait_for_calls', { call_ids: [callId], timeout_seconds: 10 });
+  expect(waited).toMatchObject({ done: true, timed_out: false });
+  return h.call('get_call', { call_id: callId });
+}
+
+async function status(h: Harness, callId: string): Promise<string> {
+  return (await h.call('get_call', { call_id: callId })).status;
+}
+
+/** Waits through MCP until the message is delivered, failed or canceled. */
+async function smsOutcome(h: Harness, messageId: string) {
+  return until(async () => {
+    const { messages } = await h.call('list_messages', { limit: 500 });
+    const m = messages.find((x: any) => x.message_id === messageId);
+    return m && ['delivered', 'failed', 'canceled'].includes(m.status) ? m : undefined;
+  }, `message ${messageId} to settle`);
+}
+
+/** Everything in flight has landed: the emulator's webhooks and the commands Switchboard sent back for them. */
+async function quiet({ h, telnyx }: Line): Promise<void> {
+  await telnyx.settled();
+  await h.app.provider.stop(); // waits for the adapter's pending Call Control commands; the app keeps running
+  await telnyx.settled();
+}
+
+/** The line the emulator opened when Switchboard dialed `to`, once it is ringing in Switchboard's eyes. */
+async function ringing(line: Line, callId: string, to: string): Promise<EmulatedCall> {
+  await until(async () => (await status(line.h, callId)) === 'ringing', `call ${callId} to ring`);
+  return line.telnyx.callTo(to);
+}
+
+const literally = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** What a callee hears from an outbound call: the AI disclosure first, then our words, to the end. */
+const disclosedThen = (text: string) => expect.stringMatching(new RegExp(`AI assistant.*${literally(text)}$`));
+const agentSaid = (text: string, extra: Record<string, unknown> = {}) => [expect.objectContaining({ speaker: 'agent', text: disclosedThen(text), ...extra })];
+const said = (call: { transcript: { text: string }[] }) => call.transcript.map((t) => t.text);
+
+const notify = (to: string, extra: Record<string, unknown> = {}) => ({ to, mode: 'notify', message: MESSAGE, ...extra });
+const dials = (telnyx: TelnyxEmulator) => telnyx.requests.filter((r) => r.method === 'POST' && r.path === '/v2/calls');
+
+describe('telnyx e2e: outbound notify calls', () => {
+  it('speaks the message and hangs up only after it was heard to the end', async () => {
+    const { h, telnyx } = await switchboardOnTelnyx();
+    const to = '+12125550101';
+    const placed = await h.call('initiate_call', notify(to));
+    expect(placed).toMatchObject({ status: 'scheduled', created: true, mode: 'notify', to, from: OUR_NUMBER });
+
+    const call = await outcome(h, placed.call_id);
+    expect(call).toMatchObject({
+      status: 'completed',
+      direction: 'outbound',
+      answered_by: null,
+      error: null,
+      attempts: [{ attempt: 1, status: 'completed', hangup_cause: 'normal_clearing', error_code: null }],
+    });
+    expect(call.answered_at).toEqual(expect.any(String));
+    expect(call.transcript).toEqual(agentSaid(MESSAGE, { attempt: 1 }));
+
+    const line = telnyx.callTo(to);
+    expect(line.dial).toMatchObject({ to, from: OUR_NUMBER, connection_id: telnyx.connectionId, command_id: `${placed.call_id}-1` });
+    expect(line.dial).not.toHaveProperty('answering_machine_detection');
+    expect(line.spoken).toEqual(said(call)); // the callee heard exactly what the transcript says
+    expect(line.hangupWhileSpeaking).toBe(false);
+    expect(line.timeline).toEqual([
+      'cmd:dial',
+      'hook:call.initiated',
+      'hook:call.answered',
+      'cmd:speak',
+      'hook:call.speak.started',
+      'hook:call.speak.ended',
+      'cmd:hangup',
+      'hook:call.hangup',
+    ]);
+  });
+
+  it('amd "voicemail" on a machine: waits for the beep, leaves the voicemail message, ends as voicemail', async () => {
+    const { h, telnyx } = await switchboardOnTelnyx();
+    const to = '+12125550102';
+    telnyx.scriptCall(to, 'machine');
+    const { call_id } = await h.call('initiate_call', notify(to, { amd: 'voicemail', voicemail_message: VOICEMAIL }));
+
+    const call = await outcome(h, call_id);
+    expect(call).toMatchObject({ status: 'voicemail', answered_by: 'machine', error: null, attempts: [{ attempt: 1, status: 'voicemail', answered_by: 'machine' }] });
+    expect(call.transcript).toEqual(agentSaid(VOICEMAIL));
+
+    const line = telnyx.callTo(to);
+    expect(line.dial).toMatchObject({ answering_machine_detection: 'detect_beep' });
+    expect(line.spoken).toEqual(said(call));
+    const at = (step: string) => line.timeline.indexOf(step);
+    expect(at('cmd:speak')).toBeGreaterThan(at('hook:call.machine.greeting.ended'));
+    expect(at('cmd:hangup')).toBeGreaterThan(at('hook:call.speak.ended'));
+    expect(line.hangupWhileSpeaking).toBe(false);
+  });
+
+  it('amd "detect" with a person answering: answered_by human, the message is spoken, completed', async () => {
+    const { h, telnyx } = await switchboardOnTelnyx();
+    const to = '+12125550103';
+    const { call_id } = await h.call('initiate_call', notify(to, { amd: 'detect' }));
+
+    const call = await outcome(h, call_id);
+    expect(call).toMatchObject({ status: 'completed', answered_by: 'human', attempts: [{ status: 'completed', answered_by: 'human' }] });
+    expect(call.transcript).toEqual(agentSaid(MESSAGE));
+    const line = telnyx.callTo(to);
+    expect(line.dial).toMatchObject({ answering_machine_detection: 'detect' });
+    expect(line.timeline.indexOf('cmd:speak')).toBeGreaterThan(line.timeline.indexOf('hook:call.machine.detection.ended'));
+  });
+
+  it('amd "detect" with a machine answering: hangs up without speaking and ends as voicemail', async () => {
+    const { h, telnyx } = await switchboardOnTelnyx();
+    const to = '+12125550109';
+    telnyx.scriptCall(to, 'machine');
+    const { call_id } = await h.call('initiate_call', notify(to, { amd: 'detect' }));
+
+    const call = await outcome(h, call_id);
+    expect(call).toMatchObject({ status: 'voicemail', answered_by: 'machine', transcript: [] });
+    expect(telnyx.callTo(to).spoken).toEqual([]);
+    expect(telnyx.callTo(to).commands.map((c) => c.verb)).toEqual(['hangup']);
+  });
+
+  it('end_call hangs up a live call at Telnyx', async () => {
+    const line = await switchboardOnTelnyx();
+    const { h, telnyx } = line;
+    const to = '+12125550113';
+    telnyx.scriptCall(to, 'manual');
+    const { call_id } = await h.call('initiate_call', notify(to, { amd: 'detect' }));
+    const call = await ringing(line, call_id, to);
+    await telnyx.emitCallEvent(call, 'call.answered'); // picked up; Switchboard waits for the machine detection
+    await until(async () => (await status(h, call_id)) === 'in_progress', 'the call to be answered');
+
+    await h.call('end_call', { call_id });
+    expect(await outcome(h, call_id)).toMatchObject({ status: 'completed', attempts: [{ status: 'completed' }], transcript: [] });
+    expect(call.commands.map((c) => c.verb)).toEqual(['hangup']);
+    expect(call.alive).toBe(false);
+  });
+
+  it.each([
+    ['busy', 'busy', 'user_busy', '486'],
+    ['no_answer', 'no_answer', 'timeout', '480'],
+    ['reject', 'failed', 'call_rejected', '603'],
+  ] as const)('a callee that is %s ends the call %s, and nothing is said on the line', async (behaviour, final, cause, sip) => {
+    const { h, telnyx } = await switchboardOnTelnyx();
+    const to = '+12125550104';
+    telnyx.scriptCall(to, behaviour);
+    const { call_id } = await h.call('initiate_call', notify(to));
+
+    const call = await outcome(h, call_id);
+    expect(call).toMatchObject({ status: final, answered_at: null, transcript: [], attempts: [{ attempt: 1, status: final, hangup_cause: cause, error_code: sip }] });
+    expect(telnyx.callTo(to).commands).toEqual([]);
+  });
+
+  it('retry: busy on the first attempt, answered on the second; one call_id with two attempts', async () => {
+    const { h, telnyx } = await switchboardOnTelnyx();
+    const to = '+12125550105';
+    telnyx.scriptCall(to, 'manual'); // the first attempt rings until we say what happens
+    const { call_id } = await h.call('initiate_call', notify(to, { retry: { max_attempts: 2, interval_seconds: 0 } }));
+
+    const first = await ringing({ h, telnyx }, call_id, to);
+    telnyx.scriptCall(to, 'answer'); // by the next attempt the callee is free
+    await telnyx.emitCallEvent(first, 'call.hangup', { state: 'hangup', hangup_cause: 'user_busy', sip_hangup_cause: '486', hangup_source: 'callee' });
+
+    const call = await outcome(h, call_id);
+    expect(call.call_id).toBe(call_id);
+    expect(call.status).toBe('completed');
+    expect(call.attempts).toMatchObject([
+      { attempt: 1, status: 'busy', hangup_cause: 'user_busy' },
+      { attempt: 2, status: 'completed' },
+    ]);
+    expect(call.transcript).toEqual(agentSaid(MESSAGE, { attempt: 2 }));
+    expect(dials(telnyx).map((r) => r.body.command_id)).toEqual([`${call_id}-1`, `${call_id}-2`]);
+    expect((await h.call('list_calls', {})).calls).toEqual([expect.objectContaining({ call_id, attempts: 2, status: 'completed' })]);
+  });
+
+  it('agent mode is refused on Telnyx (no live voice yet), and nothing reaches Telnyx', async () => {
+    const { h, telnyx } = await switchboardOnTelnyx();
+    const explicit = await h.fail('initiate_call', { to: '+12125550106', mode: 'agent', instructions: 'Ask when the table is free.' });
+    expect(explicit).toMatch(/mode "agent" needs the live voice bridge, which is not available on the telnyx carrier/);
+    expect(explicit).toMatch(/use mode "notify"/);
+    const byDefault = await h.fail('initiate_call', { to: '+12125550106' });
+    expect(byDefault).toMatch(/not available on the telnyx carrier/);
+
+    expect((await h.call('list_calls', {})).calls).toEqual([]);
+    await quiet({ h, telnyx });
+    expect(telnyx.requests).toEqual([]);
+  });
+});
+
+describe('telnyx e2e: carrier errors', () => {
+  it('a dial that got a 500 is retried with the same command_id; Telnyx places one call and it completes', async () => {
+    const { h, telnyx } = await switchboardOnTelnyx();
+    const to = '+12125550107';
+    telnyx.scriptCall(to, 'fail_once');
+    const { call_id } = await h.call('initiate_call', notify(to));
+
+    const call = await outcome(h, call_id);
+    expect(call).toMatchObject({ status: 'completed', error: null, attempts: [{ attempt: 1, status: 'completed' }] });
+    expect(call.transcript).toEqual(agentSaid(MESSAGE));
+    expect(dials(telnyx).map((r) => [r.status, r.body.command_id])).toEqual([
+      [500, `${call_id}-1`],
+      [200, `${call_id}-1`],
+    ]);
+    expect(telnyx.calls.size).toBe(1);
+  });
+
+  it('a dial Telnyx refuses (4xx) ends the call failed with Telnyx’s code and detail, without retrying', async () => {
+    const { h, telnyx } = await switchboardOnTelnyx({ TELNYX_CONNECTION_ID: 'not-a-call-control-app' });
+    const { call_id } = await h.call('initiate_call', notify('+12125550108'));
+
+    const call = await outcome(h, call_id);
+    expect(call).toMatchObject({ status: 'failed', error: { code: '10015' }, attempts: [{ attempt: 1, status: 'failed', error_code: '10015' }] });
+    expect(call.error.message).toMatch(/Telnyx refused the request \(422\).*connection_id/);
+    expect(dials(telnyx).map((r) => r.status)).toEqual([422]);
+    expect(telnyx.calls.size).toBe(0);
+  });
+});
+
+describe('telnyx e2e: webhooks are authenticated and idempotent', () => {
+  it.each(['forged', 'stale', 'missing'] as Signing[])('a %s signature gets 401 and changes nothing', async (signing) => {
+    const { h, telnyx } = await switchboardOnTelnyx();
+    const to = '+12125550110';
+    telnyx.scriptCall(to, 'manual');
+    const { call_id } = await h.call('initiate_call', notify(to));
+    const line = await ringing({ h, telnyx }, call_id, to);
+    const before = await h.call('get_call', { call_id });
+
+    expect(await telnyx.emitCallEvent(line, 'call.answered', {}, signing)).toBe(401);
+    expect(await telnyx.emitCallEvent(line, 'call.hangup', { hangup_cause: 'normal_clearing', sip_hangup_cause: '200' }, signing)).toBe(401);
+    await quiet({ h, telnyx });
+    expect(await h.call('get_call', { call_id })).toEqual(before);
+    expect(line.commands).toEqual([]);
+
+    // The genuine end of the call still lands, and the forged "completed" never did.
+    expect(await telnyx.emitCallEvent(line, 'call.hangup', { hangup_cause: 'user_busy', sip_hangup_cause: '486' })).toBe(200);
+    expect(await outcome(h, call_id)).toMatchObject({ status: 'busy', transcript: [] });
+  });
+
+  it('a duplicate delivery is answered 200, changes nothing and sends no second command', async () => {
+    const line = await switchboardOnTelnyx();
+    const { h, telnyx } = line;
+    const to = '+12125550111';
+    const { call_id } = await h.call('initiate_call', notify(to));
+    const before = await outcome(h, call_id);
+    await quiet(line);
+    const call = telnyx.callTo(to);
+
+    for (const event of ['call.initiated', 'call.answered', 'call.speak.ended', 'call.hangup']) {
+      expect(await telnyx.redeliver(telnyx.eventId(call, event))).toBe(200);
+    }
+    await quiet(line);
+    expect(await h.call('get_call', { call_id })).toEqual(before);
+    expect(telnyx.requestCount('POST', '/actions/speak')).toBe(1);
+    expect(telnyx.requestCount('POST', '/actions/hangup')).toBe(1);
+    expect(call.spoken).toEqual(said(before));
+  });
+
+  it('out of order: a hangup before the answer leaves the call in its final state, and nothing is spoken', async () => {
+    const line = await switchboardOnTelnyx();
+    const { h, telnyx } = line;
+    const to = '+12125550112';
+    telnyx.scriptCall(to, 'manual');
+    const { call_id } = await h.call('initiate_call', notify(to));
+    const call = await ringing(line, call_id, to);
+
+    expect(await telnyx.emitCallEvent(call, 'call.hangup', { hangup_cause: 'normal_clearing', sip_hangup_cause: '200' })).toBe(200);
+    const ended = await outcome(h, call_id);
+    expect(await telnyx.emitCallEvent(call, 'call.answered')).toBe(200);
+    expect(await telnyx.emitCallEvent(call, 'call.initiated', { state: 'bridging' })).toBe(200);
+    await quiet(line);
+
+    expect(ended).toMatchObject({ status: 'completed', attempts: [{ status: 'completed' }] });
+    expect(await h.call('get_call', { call_id })).toMatchObject({ status: 'completed', ended_at: ended.ended_at, attempts: [{ status: 'completed' }], transcript: [] });
+    expect(telnyx.requestCount('POST', '/actions/speak')).toBe(0);
+    expect(call.spoken).toEqual([]);
+  });
+});
+
+describe('telnyx e2e: inbound calls follow SWITCHBOARD_INBOUND_POLICY', () => {
+  const open = { SWITCHBOARD_INBOUND_POLICY: 'open', SWITCHBOARD_INBOUND_GREETING: GREETING };
+  const allowFriend = { SWITCHBOARD_INBOUND_POLICY: 'allowlist', SWITCHBOARD_INBOUND_ALLOWLIST: FRIEND, SWITCHBOARD_INBOUND_GREETING: GREETING };
+
+  it.each([
+    ['disabled (the default)', {}, FRIEND],
+    ['allowlist, caller not listed', allowFriend, STRANGER],
+    ['allowlist, caller id withheld', allowFriend, 'anonymous'],
+  ] as const)('%s: the call is rejected without ever being answered, and not recorded', async (_, env, from) => {
+    const line = await switchboardOnTelnyx(env);
+    const { h, telnyx } = line;
+    const call = telnyx.inboundCall(from, OUR_NUMBER);
+    await until(() => call.timeline.includes('hook:call.hangup'), 'the rejected call to hang up');
+    await quiet(line);
+
+    expect(call.commands.map((c) => c.verb)).toEqual(['reject']);
+    expect(call.answered).toBe(false);
+    expect((await h.call('list_calls', {})).calls).toEqual([]);
+  });
+
+  it.each([
+    ['allowlist, caller listed', allowFriend, FRIEND, FRIEND],
+    ['open, caller id withheld', open, 'anonymous', null],
+  ] as const)('%s: answered, greeted and recorded as an inbound call', async (_, env, from, recordedFrom) => {
+    const { h, telnyx } = await switchboardOnTelnyx(env);
+    const call = telnyx.inboundCall(from, OUR_NUMBER);
+    const summary = await until(async () => (await h.call('list_calls', {})).calls[0], 'the inbound call to be recorded');
+
+    const recorded = await outcome(h, summary.call_id);
+    expect(recorded).toMatchObject({ direction: 'inbound', from: recordedFrom, to: OUR_NUMBER, status: 'completed', attempts: [{ attempt: 1, status: 'completed' }] });
+    expect(recorded.transcript).toEqual([expect.objectContaining({ speaker: 'agent', text: expect.stringContaining(GREETING) })]);
+    expect(call.answered).toBe(true);
+    expect(call.spoken).toEqual(said(recorded));
+    expect(call.commands.map((c) => c.verb)).toEqual(['answer', 'speak', 'hangup']);
+    expect(call.hangupWhileSpeaking).toBe(false);
+  });
+});
+
+describe('telnyx e2e: SMS', () => {
+  it('schedule_sms is sent through the messaging profile and ends delivered', async () => {
+    const { h, telnyx } = await switchboardOnTelnyx();
+    const to = '+12125550120';
+    const sms = await h.call('schedule_sms', { to, body: 'See you at 7.' });
+    expect(sms).toMatchObject({ status: 'scheduled', created: true, direction: 'outbound' });
+
+    expect(await smsOutcome(h, sms.message_id)).toMatchObject({ status: 'delivered', to, from: OUR_NUMBER, body: 'See you at 7.', error: null });
+    expect(telnyx.messages.map((m) => m.body)).toEqual([
+      expect.objectContaining({ to, from: OUR_NUMBER, text: 'See you at 7.', messaging_profile_id: MESSAGING_PROFILE }),
+    ]);
+  });
+
+  it('a message the carrier cannot deliver ends failed with Telnyx’s error code and detail', async () => {
+    const { h, telnyx } = await switchboardOnTelnyx();
+    const to = '+12125550121';
+    telnyx.scriptSms(to, 'undeliverable');
+    const { message_id } = await h.call('schedule_sms', { to, body: 'Hello?' });
+    expect(await smsOutcome(h, message_id)).toMatchObject({ status: 'failed', error: { code: '40002', message: 'The message was blocked by the carrier.' } });
+  });
+
+  it('a send Telnyx fails (500) ends failed with its code and is not sent twice', async () => {
+    const { h, telnyx } = await switchboardOnTelnyx();
+    const to = '+12125550122';
+    telnyx.scriptSms(to, 'fail');
+    const { message_id } = await h.call('schedule_sms', { to, body: 'Hello?' });
+    const failed = await smsOutcome(h, message_id);
+    expect(failed).toMatchObject({ status: 'failed', error: { code: '40001' } });
+    expect(failed.error.message).toMatch(/could not be queued/);
+    expect(telnyx.requestCount('POST', '/v2/messages')).toBe(1);
+  });
+
+  it('an inbound text shows up in list_messages as inbound, once even if Telnyx delivers it twice', async () => {
+    const { h, telnyx } = await switchboardOnTelnyx();
+    expect(await telnyx.inboundSms(FRIEND, OUR_NUMBER, 'Running ten minutes late.')).toBe(200);
+    expect(await telnyx.redeliver(telnyx.deliveries.at(-1)!.eventId)).toBe(200);
+
+    const { messages } = await h.call('list_messages', { direction: 'inbound' });
+    expect(messages).toEqual([expect.objectContaining({ direction: 'inbound', from: FRIEND, to: OUR_NUMBER, body: 'Running ten minutes late.', status: 'received' })]);
+    expect((await h.call('list_messages', { with: FRIEND })).messages).toHaveLength(1);
+    expect((await h.call('list_do_not_contact', {})).entries).toEqual([]);
+  });
+
+  it('an inbound STOP puts the sender on do-not-contact; later calls and texts to them fail and never reach Telnyx', async () => {
+    const line = await switchboardOnTelnyx();
+    const { h, telnyx } = line;
+    expect(await telnyx.inboundSms(FRIEND, OUR_NUMBER, 'STOP')).toBe(200);
+    expect((await h.call('list_do_not_contact', {})).entries).toEqual([expect.objectContaining({ number: FRIEND, source: 'sms_stop' })]);
+
+    const { call_id } = await h.call('initiate_call', notify(FRIEND));
+    const call = await outcome(h, call_id);
+    expect(call).toMatchObject({ status: 'failed', attempts: [], error: { code: 'do_not_contact' } });
+    expect(call.error.message).toMatch(/do-not-contact/);
+
+    const { message_id } = await h.call('schedule_sms', { to: FRIEND, body: 'One more thing…' });
+    expect(await smsOutcome(h, message_id)).toMatchObject({ status: 'failed', error: { code: 'do_not_contact' } });
+
+    await quiet(line);
+    expect(telnyx.requestCount('POST', '/v2/calls')).toBe(0);
+    expect(telnyx.requestCount('POST', '/v2/messages')).toBe(0);
+    expect(telnyx.calls.size).toBe(0);
+    expect(telnyx.messages).toEqual([]);
+  });
+});
