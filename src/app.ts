@@ -85,8 +85,8 @@ export async function createApp(config: Config, log: Logger, opts: { listen?: bo
     messages.cancelForMission(missionId);
   };
 
-  const interrupted = calls.recoverAfterRestart();
-  if (interrupted > 0) log.warn({ interrupted }, 'calls that were live when switchboard stopped were marked failed');
+  const interrupted = { calls: calls.recoverAfterRestart(), messages: messages.recoverAfterRestart() };
+  if (interrupted.calls + interrupted.messages > 0) log.warn(interrupted, 'work that was in flight when switchboard stopped was marked failed');
 
   let sidecar: Sidecar | null = null;
   if (opts.listen) {

@@ -360,8 +360,12 @@ export class Calls {
       case 'call.ringing':
       case 'call.answered': {
         const to: AttemptStatus = event.type === 'call.ringing' ? 'ringing' : 'in_progress';
-        if (!attemptMachine.canMove(attempt.status, to)) return;
         const answeredAt = to === 'in_progress' ? event.at : null;
+        if (!attemptMachine.canMove(attempt.status, to)) {
+          // A late "answered" cannot move the call back, but it still tells when the talking started.
+          if (answeredAt && (attempt.status === 'completed' || attempt.status === 'voicemail')) this.backfillAnswer(attempt, answeredAt);
+          return;
+        }
         this.store
           .sql('UPDATE call_attempts SET status = ?, answered_at = coalesce(answered_at, ?) WHERE call_id = ? AND attempt = ?')
           .run(to, answeredAt, callId, attempt.attempt);
@@ -479,7 +483,8 @@ export class Calls {
       if (!attempt.answered_at && status !== 'failed') status = 'canceled';
     }
     if (!attemptMachine.canMove(attempt.status, status)) return;
-    const at = detail.at ?? nowIso();
+    // Carrier clocks may be coarser than ours (Twilio sends whole seconds); an end never precedes the start.
+    const at = [detail.at ?? nowIso(), attempt.started_at].sort()[1];
     this.store
       .sql('UPDATE call_attempts SET status = ?, hangup_cause = ?, error_code = ?, error_message = ?, ended_at = ? WHERE call_id = ? AND attempt = ?')
       .run(status, detail.cause ?? null, detail.code ?? null, detail.message ?? null, at, callId, ref.attempt);
@@ -513,6 +518,12 @@ export class Calls {
     this.store.sql(`UPDATE calls SET ${sets} WHERE id = ?`).run(to, nowIso(), ...cols.map((c) => extra[c] ?? null), row.id);
     row.status = to;
     this.announce(row.id, row.mission_id);
+  }
+
+  private backfillAnswer(attempt: AttemptRow, answeredAt: string): void {
+    this.store.sql('UPDATE call_attempts SET answered_at = coalesce(answered_at, ?) WHERE call_id = ? AND attempt = ?').run(answeredAt, attempt.call_id, attempt.attempt);
+    if (this.isCurrent(attempt)) this.store.sql('UPDATE calls SET answered_at = coalesce(answered_at, ?) WHERE id = ?').run(answeredAt, attempt.call_id);
+    this.announce(attempt.call_id);
   }
 
   private addTurn(callId: string, attempt: number, speaker: 'agent' | 'callee', text: string, at: string): void {

@@ -138,7 +138,9 @@ export class Messages {
     if (!row) {
       // A status can race the send response that tells us the carrier's id. Failing the delivery rolls back
       // its inbox entry, so the carrier redelivers it once we know the id.
-      const awaiting = this.store.sql(`SELECT 1 FROM messages WHERE status = 'queued' AND provider_message_id IS NULL LIMIT 1`).get();
+      const awaiting = this.store
+        .sql(`SELECT 1 FROM messages WHERE status = 'queued' AND provider_message_id IS NULL AND updated_at > ? LIMIT 1`)
+        .get(new Date(Date.now() - 60_000).toISOString());
       if (awaiting) throw new Error(`status for unknown message ${event.providerMessageId} while a send is unconfirmed; asking the carrier to redeliver`);
       return;
     }
@@ -147,6 +149,20 @@ export class Messages {
     if (event.type === 'sms.failed') {
       this.move(row, 'failed', { error_code: event.errorCode ?? null, error_message: event.errorMessage ?? 'The carrier could not deliver the message.', ended_at: event.at });
     } else this.move(row, to, to === 'sent' ? { sent_at: event.at } : { ended_at: event.at });
+  }
+
+  /**
+   * After a restart: a message handed to the carrier whose id we never learned may or may not have gone out.
+   * It ends failed rather than being sent again.
+   */
+  recoverAfterRestart(): number {
+    return this.store.tx(() => {
+      const rows = this.store.sql(`SELECT ${COLUMNS} FROM messages WHERE status = 'queued' AND provider_message_id IS NULL`).all() as Row[];
+      for (const row of rows) {
+        this.move(row, 'failed', { error_code: 'interrupted', error_message: 'Switchboard stopped while handing this message to the carrier; it was not sent again, so it may or may not have arrived.', ended_at: nowIso() });
+      }
+      return rows.length;
+    });
   }
 
   /** Cancels a mission's unsent messages, inside the mission's transaction. */

@@ -1,0 +1,409 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { TwilioEmulator, type Callee, type EmulatedCall } from './fakes/twilio-emulator.js';
+import { AI_DISCLOSURE } from '../src/voice/disclosure.js';
+import { freePort, startHarness, until, type Harness } from './helpers.js';
+
+/**
+ * Switchboard as an MCP client sees it with SWITCHBOARD_PROVIDER=twilio: the real app, sidecar and
+ * Twilio SDK, talking to the offline Twilio emulator, which dials, fetches TwiML and posts signed
+ * webhooks back exactly as Twilio would.
+ */
+
+const ACCOUNT_SID = `AC${'cd'.repeat(16)}`;
+const AUTH_TOKEN = 'fedcba9876543210fedcba9876543210';
+const OUR_NUMBER = '+12125550100';
+const ALICE = '+12125550111';
+const BOB = '+12125550122';
+/** What Twilio puts in `From` when the caller withholds their number ("ANONYMOUS" on a keypad). */
+const ANONYMOUS = '+266696687';
+const GREETING = 'Hi, you have reached the Ace Roofing assistant. We will call you back shortly.';
+
+const XML = '<?xml version="1.0" encoding="UTF-8"?>';
+const TABLE_READY = 'Your table for two is ready.';
+/** What a callee hears: every call Switchboard places first says an AI is speaking. */
+const heard = (text: string) => `${AI_DISCLOSURE} ${text}`;
+const VOICEMAIL = 'Sorry we missed you: your table for two is ready until 8 pm.';
+
+/** initiate_call arguments for a notify call: speak TABLE_READY to `to`, then hang up. */
+const notify = (to: string, extra: Record<string, unknown> = {}) => ({ to, mode: 'notify', message: TABLE_READY, ...extra });
+
+type Phone = {
+  /** The MCP client's view: h.call / h.fail run real tool calls. */
+  h: Harness;
+  /** The phone network. */
+  twilio: TwilioEmulator;
+  publicUrl: string;
+};
+
+const running: { h?: Harness; twilio: TwilioEmulator }[] = [];
+
+afterEach(async () => {
+  for (const r of running.splice(0)) {
+    await r.twilio.close(); // lets every call in flight finish its callbacks first
+    await r.h?.close();
+  }
+});
+
+/** Switchboard on Twilio, pointed at a fresh emulator; `callees` scripts how each dialled number behaves. */
+async function switchboardOnTwilio(callees: Record<string, Callee> = {}, env: Record<string, string> = {}): Promise<Phone> {
+  const twilio = await new TwilioEmulator(ACCOUNT_SID, AUTH_TOKEN, callees).start();
+  const entry: (typeof running)[number] = { twilio };
+  running.push(entry);
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const h = await startHarness(
+    {
+      SWITCHBOARD_PROVIDER: 'twilio',
+      SWITCHBOARD_HTTP_PORT: String(port),
+      SWITCHBOARD_PUBLIC_URL: publicUrl,
+      SWITCHBOARD_TWILIO_API_URL: twilio.url,
+      TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+      TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+      SWITCHBOARD_FROM_NUMBER: OUR_NUMBER,
+      ...env,
+    },
+    { listen: true },
+  );
+  entry.h = h;
+  // What the owner pastes into the Twilio console for the number.
+  twilio.numberWebhooks = {
+    voiceUrl: `${publicUrl}/webhooks/twilio/voice`,
+    smsUrl: `${publicUrl}/webhooks/twilio/sms`,
+    statusCallback: `${publicUrl}/webhooks/twilio/status`,
+  };
+  return { h, twilio, publicUrl };
+}
+
+/** initiate_call, then wait_for_calls until it is over, then get_call — what an agent does. */
+async function callAndWait(p: Phone, args: Record<string, unknown>) {
+  const placed = await p.h.call('initiate_call', args);
+  const waited = await p.h.call('wait_for_calls', { call_ids: [placed.call_id], timeout_seconds: 10 });
+  expect(waited).toMatchObject({ done: true, timed_out: false });
+  await twilioIsDone(p);
+  return p.h.call('get_call', { call_id: placed.call_id });
+}
+
+/** Every call the emulator is playing has posted all its callbacks. */
+async function twilioIsDone(p: Phone): Promise<void> {
+  await Promise.all([...p.twilio.calls.keys(), ...p.twilio.messages.keys()].map((sid) => p.twilio.finished(sid)));
+}
+
+/** The calls Twilio was asked to place to a number, oldest first. */
+const dialled = (p: Phone, to: string): EmulatedCall[] => [...p.twilio.calls.values()].filter((c) => c.to === to);
+
+/** Polls list_messages (there is no wait tool for SMS) until the message reaches a final status. */
+async function messageSettles(p: Phone, messageId: string) {
+  return until(async () => {
+    const { messages } = await p.h.call('list_messages', {});
+    const m = messages.find((x: { message_id: string }) => x.message_id === messageId);
+    return m && ['delivered', 'failed', 'canceled'].includes(m.status) ? m : undefined;
+  }, `message ${messageId} to settle`);
+}
+
+const creates = (p: Phone) => p.twilio.restLog.filter((r) => r.op !== 'calls.update');
+
+describe('outbound calls on Twilio, through MCP', () => {
+  it('a notify call speaks the message, hangs up, and ends completed', async () => {
+    const p = await switchboardOnTwilio();
+    const call = await callAndWait(p, notify(ALICE));
+
+    expect(call).toMatchObject({
+      direction: 'outbound',
+      to: ALICE,
+      from: OUR_NUMBER,
+      status: 'completed',
+      error: null,
+      attempts: [{ attempt: 1, status: 'completed' }],
+    });
+    expect(call.transcript).toMatchObject([{ attempt: 1, speaker: 'agent', text: heard(TABLE_READY) }]);
+    expect(call.answered_at).not.toBeNull();
+
+    const [atTwilio] = dialled(p, ALICE);
+    expect(atTwilio.twiml).toEqual([`${XML}<Response><Say>${heard(TABLE_READY)}</Say><Hangup/></Response>`]);
+    expect(atTwilio.said).toEqual([heard(TABLE_READY)]);
+    expect(atTwilio.hungUp).toBe(true);
+    expect(p.twilio.restLog).toEqual([{ op: 'calls.create', status: 201 }]);
+    expect(await p.h.call('get_insights', { call_id: call.call_id })).toMatchObject({ scope: 'call', status: 'ready', outcome: 'notified' });
+  });
+
+  it('amd "voicemail": a machine picks up, the voicemail message is left after the beep', async () => {
+    const p = await switchboardOnTwilio({ [ALICE]: { answeredBy: 'machine_end_beep' } });
+    const call = await callAndWait(p, notify(ALICE, { amd: 'voicemail', voicemail_message: VOICEMAIL }));
+
+    expect(call).toMatchObject({ status: 'voicemail', answered_by: 'machine', attempts: [{ status: 'voicemail', answered_by: 'machine' }] });
+    expect(call.transcript).toMatchObject([{ speaker: 'agent', text: heard(VOICEMAIL) }]);
+    const [atTwilio] = dialled(p, ALICE);
+    expect(atTwilio.request.get('MachineDetection')).toBe('DetectMessageEnd');
+    expect(atTwilio.said).toEqual([heard(VOICEMAIL)]);
+    expect(atTwilio.hungUp).toBe(true);
+    expect(await p.h.call('get_insights', { call_id: call.call_id })).toMatchObject({ status: 'ready', outcome: 'voicemail_left' });
+  });
+
+  it('amd "detect": a human picks up, is reported as human and hears the message', async () => {
+    const p = await switchboardOnTwilio({ [ALICE]: { answeredBy: 'human' } });
+    const call = await callAndWait(p, notify(ALICE, { amd: 'detect' }));
+
+    expect(call).toMatchObject({ status: 'completed', answered_by: 'human', attempts: [{ status: 'completed', answered_by: 'human' }] });
+    expect(call.transcript.map((t: { text: string }) => t.text)).toEqual([heard(TABLE_READY)]);
+    expect(dialled(p, ALICE)[0].request.get('MachineDetection')).toBe('Enable');
+  });
+
+  it.each<[string, Callee, Record<string, unknown>]>([
+    ['busy', { outcome: 'busy' }, { status: 'busy', attempts: [{ status: 'busy', hangup_cause: 'sip_486' }] }],
+    ['no-answer', { outcome: 'no-answer' }, { status: 'no_answer', attempts: [{ status: 'no_answer', hangup_cause: 'sip_487' }] }],
+    [
+      'failed',
+      { outcome: 'failed', sipResponseCode: 404, errorCode: '13224' },
+      { status: 'failed', error: { code: '13224' }, attempts: [{ status: 'failed', hangup_cause: 'sip_404', error_code: '13224' }] },
+    ],
+  ])('a call Twilio reports %s ends with that status and nothing is said', async (_, callee, expected) => {
+    const p = await switchboardOnTwilio({ [ALICE]: callee });
+    const call = await callAndWait(p, notify(ALICE));
+
+    expect(call).toMatchObject({ ...expected, answered_at: null, transcript: [] });
+    expect(dialled(p, ALICE)[0].twiml).toEqual([]);
+    expect(await p.h.call('get_insights', { call_id: call.call_id })).toMatchObject({ status: 'unavailable', outcome: call.status });
+  });
+
+  it('retry: busy on the first try, answered on the second — one call_id, two attempts, completed', async () => {
+    // The emulator reads a number's script once per dial: this one is busy the first time only.
+    let dials = 0;
+    const callees: Record<string, Callee> = {
+      get [ALICE](): Callee {
+        return ++dials === 1 ? { outcome: 'busy' } : { outcome: 'answer' };
+      },
+    };
+    const p = await switchboardOnTwilio(callees);
+    const call = await callAndWait(p, notify(ALICE, { retry: { max_attempts: 2, interval_seconds: 0 } }));
+
+    expect(call).toMatchObject({
+      status: 'completed',
+      attempts: [
+        { attempt: 1, status: 'busy', hangup_cause: 'sip_486' },
+        { attempt: 2, status: 'completed' },
+      ],
+    });
+    expect(call.transcript).toMatchObject([{ attempt: 2, speaker: 'agent', text: heard(TABLE_READY) }]);
+    expect(dialled(p, ALICE).map((c) => c.said)).toEqual([[], [heard(TABLE_READY)]]);
+    expect(p.twilio.restLog).toEqual([
+      { op: 'calls.create', status: 201 },
+      { op: 'calls.create', status: 201 },
+    ]);
+    const { calls } = await p.h.call('list_calls', {});
+    expect(calls).toMatchObject([{ call_id: call.call_id, status: 'completed', attempts: 2 }]);
+  });
+
+  it.each(['agent', 'conversation'])('mode "%s" is refused on Twilio: live voice is not available, nothing is dialled', async (mode) => {
+    const p = await switchboardOnTwilio();
+    const error = await p.h.fail('initiate_call', { to: ALICE, mode, message: 'Hello!' });
+
+    expect(error).toMatch(/live voice/);
+    expect(error).toMatch(/not available on the twilio carrier/);
+    expect(error).toMatch(/use mode "notify"/);
+    expect((await p.h.call('list_calls', {})).calls).toEqual([]);
+    expect(p.twilio.restLog).toEqual([]);
+  });
+
+  it('the default mode (agent) is refused the same way', async () => {
+    const p = await switchboardOnTwilio();
+    expect(await p.h.fail('initiate_call', { to: ALICE })).toMatch(/live voice.*not available/);
+    expect(p.twilio.restLog).toEqual([]);
+  });
+
+  it('Twilio refusing the create (400, 21211 invalid number) ends the call failed with that code, without a second create', async () => {
+    const p = await switchboardOnTwilio();
+    p.twilio.failNext('calls.create', { status: 400, code: 21211, message: "The 'To' number +12125550111 is not a valid phone number." });
+    // Even a retry policy that covers "failed" must not redial a number Twilio refused.
+    const call = await callAndWait(p, notify(ALICE, { retry: { max_attempts: 3, interval_seconds: 0 } }));
+
+    expect(call).toMatchObject({
+      status: 'failed',
+      error: { code: '21211', message: expect.stringContaining("The 'To' number +12125550111 is not a valid phone number.") },
+      attempts: [{ attempt: 1, status: 'failed', error_code: '21211' }],
+      transcript: [],
+    });
+    expect(p.twilio.restLog).toEqual([{ op: 'calls.create', status: 400 }]);
+    expect(p.twilio.calls.size).toBe(0);
+  });
+
+  it('a 500 on create ends the call failed and is not re-sent (Twilio may already be dialling)', async () => {
+    const p = await switchboardOnTwilio();
+    p.twilio.failNext('calls.create', { status: 500, code: 20500, message: 'Internal Server Error' });
+    const call = await callAndWait(p, notify(ALICE, { retry: { max_attempts: 3, interval_seconds: 0 } }));
+
+    expect(call).toMatchObject({ status: 'failed', error: { code: '20500' }, attempts: [{ status: 'failed', error_code: '20500' }] });
+    expect(p.twilio.restLog).toEqual([{ op: 'calls.create', status: 500 }]);
+  });
+});
+
+describe('Twilio webhooks: authenticated, idempotent, order-proof', () => {
+  it('a forged voice webhook claiming a machine answered gets 401 and changes nothing', async () => {
+    const p = await switchboardOnTwilio();
+    const call = await callAndWait(p, notify(ALICE, { amd: 'detect' }));
+    expect(call).toMatchObject({ status: 'completed', answered_by: 'human' });
+    const [atTwilio] = dialled(p, ALICE);
+
+    const forged = await p.twilio.post(
+      atTwilio.request.get('Url')!,
+      { CallSid: atTwilio.sid, AccountSid: ACCOUNT_SID, CallStatus: 'in-progress', Direction: 'outbound-api', From: OUR_NUMBER, To: ALICE, AnsweredBy: 'machine_start' },
+      { signature: 'forged' },
+    );
+
+    expect(forged.status).toBe(401);
+    expect(await p.h.call('get_call', { call_id: call.call_id })).toEqual(call);
+  });
+
+  it('a forged status callback gets 401 and leaves the call it names as it was; the genuine one moves it', async () => {
+    const p = await switchboardOnTwilio({}, { SWITCHBOARD_INBOUND_POLICY: 'open', SWITCHBOARD_INBOUND_GREETING: GREETING });
+    // An accepted inbound call is live until Twilio's status callback says it has ended.
+    const { call: atTwilio } = await p.twilio.inboundCall(ALICE, OUR_NUMBER);
+    const [live] = (await p.h.call('list_calls', {})).calls;
+    expect(live).toMatchObject({ direction: 'inbound', status: 'in_progress' });
+    const completed = { AccountSid: ACCOUNT_SID, CallSid: atTwilio.sid, CallStatus: 'completed', Direction: 'inbound', From: ALICE, To: OUR_NUMBER, CallDuration: '4' };
+
+    expect((await p.twilio.post(`${p.publicUrl}/webhooks/twilio/status`, completed, { signature: 'forged' })).status).toBe(401);
+    expect((await p.twilio.post(`${p.publicUrl}/webhooks/twilio/status`, completed, { signature: 'missing' })).status).toBe(401);
+    expect(await p.h.call('get_call', { call_id: live.call_id })).toMatchObject({ status: 'in_progress', ended_at: null });
+
+    expect((await p.twilio.post(`${p.publicUrl}/webhooks/twilio/status`, completed)).status).toBe(200);
+    expect(await p.h.call('get_call', { call_id: live.call_id })).toMatchObject({ status: 'completed', attempts: [{ status: 'completed' }] });
+  });
+
+  it('a forged inbound "STOP" gets 401: no message is recorded and nobody is put on the do-not-contact list', async () => {
+    const p = await switchboardOnTwilio();
+    const sid = `SM${'5'.repeat(32)}`;
+    const forged = await p.twilio.post(
+      `${p.publicUrl}/webhooks/twilio/sms`,
+      { AccountSid: ACCOUNT_SID, MessageSid: sid, SmsSid: sid, SmsStatus: 'received', From: ALICE, To: OUR_NUMBER, Body: 'STOP' },
+      { signature: 'forged' },
+    );
+
+    expect(forged.status).toBe(401);
+    expect((await p.h.call('list_messages', {})).messages).toEqual([]);
+    expect((await p.h.call('list_do_not_contact', {})).entries).toEqual([]);
+  });
+
+  it('Twilio re-delivering every webhook of a finished call (same signature and idempotency token) changes nothing', async () => {
+    const p = await switchboardOnTwilio();
+    const call = await callAndWait(p, notify(ALICE, { amd: 'detect' }));
+    const delivered = p.twilio.webhooks.slice();
+    expect(delivered.map((w) => w.params.CallStatus)).toEqual(['initiated', 'ringing', 'in-progress', 'in-progress', 'completed']);
+
+    for (const webhook of delivered) {
+      const again = await p.twilio.replay(webhook);
+      expect(again.status).toBe(200);
+      expect(again.body).toBe(webhook.body);
+    }
+
+    expect(await p.h.call('get_call', { call_id: call.call_id })).toEqual(call);
+    expect(call.transcript).toHaveLength(1);
+  });
+
+  it('a replayed inbound SMS is recorded once', async () => {
+    const p = await switchboardOnTwilio();
+    const first = await p.twilio.inboundSms(ALICE, OUR_NUMBER, 'Running ten minutes late');
+    const again = await p.twilio.replay(first);
+
+    expect(again.status).toBe(200);
+    expect((await p.h.call('list_messages', { direction: 'inbound' })).messages).toHaveLength(1);
+  });
+
+  it('status callbacks delivered out of order (completed first, ringing last) leave the call completed', async () => {
+    const p = await switchboardOnTwilio({ [ALICE]: { reverseCallbacks: true } });
+    const call = await callAndWait(p, notify(ALICE));
+    // callAndWait waited for the emulator to post every held callback, the stale ones included.
+    const order = p.twilio.webhooks.filter((w) => w.url.includes('/status')).map((w) => w.params.CallStatus);
+    expect(order).toEqual(['completed', 'in-progress', 'ringing', 'initiated']);
+
+    expect(call).toMatchObject({ status: 'completed', attempts: [{ attempt: 1, status: 'completed' }] });
+    expect(call.transcript).toMatchObject([{ speaker: 'agent', text: heard(TABLE_READY) }]);
+    expect((await p.h.call('wait_for_calls', { call_ids: [call.call_id], timeout_seconds: 0 })).calls).toMatchObject([{ status: 'completed' }]);
+  });
+});
+
+describe('inbound calls on Twilio: the policy decides before anyone is connected', () => {
+  const allowlist = (numbers: string) => ({ SWITCHBOARD_INBOUND_POLICY: 'allowlist', SWITCHBOARD_INBOUND_ALLOWLIST: numbers });
+  it.each<{ policy: string; env: Record<string, string>; caller: string; verdict: 'accepted' | 'rejected' }>([
+    { policy: 'disabled (the default)', env: {}, caller: ALICE, verdict: 'rejected' },
+    { policy: 'allowlist with the caller listed', env: allowlist(`${BOB},${ALICE}`), caller: ALICE, verdict: 'accepted' },
+    { policy: 'allowlist without the caller', env: allowlist(ALICE), caller: BOB, verdict: 'rejected' },
+    { policy: 'allowlist', env: allowlist(ALICE), caller: ANONYMOUS, verdict: 'rejected' },
+    { policy: 'open', env: { SWITCHBOARD_INBOUND_POLICY: 'open' }, caller: ANONYMOUS, verdict: 'accepted' },
+  ])('$policy: a call from $caller is $verdict', async ({ env, caller, verdict }) => {
+    const p = await switchboardOnTwilio({}, { SWITCHBOARD_INBOUND_GREETING: GREETING, ...env });
+    const { call: atTwilio, response } = await p.twilio.inboundCall(caller, OUR_NUMBER);
+    const { calls } = await p.h.call('list_calls', {});
+
+    expect(response.status).toBe(200);
+    if (verdict === 'rejected') {
+      expect(response.body).toBe(`${XML}<Response><Reject/></Response>`);
+      expect(atTwilio).toMatchObject({ rejected: true, said: [] });
+      expect(calls).toEqual([]);
+      return;
+    }
+    expect(atTwilio).toMatchObject({ rejected: false, said: [GREETING], hungUp: true });
+    expect(calls).toMatchObject([{ direction: 'inbound', to: OUR_NUMBER, from: caller === ANONYMOUS ? null : caller }]);
+    const call = await p.h.call('get_call', { call_id: calls[0].call_id });
+    expect(call.transcript).toMatchObject([{ speaker: 'agent', text: GREETING }]);
+  });
+});
+
+describe('SMS on Twilio, through MCP', () => {
+  it('schedule_sms is sent now and ends delivered when Twilio says so', async () => {
+    const p = await switchboardOnTwilio();
+    const scheduled = await p.h.call('schedule_sms', { to: ALICE, body: TABLE_READY });
+    expect(scheduled).toMatchObject({ status: 'scheduled', created: true });
+
+    const message = await messageSettles(p, scheduled.message_id);
+
+    expect(message).toMatchObject({ direction: 'outbound', to: ALICE, from: OUR_NUMBER, status: 'delivered', error: null });
+    expect(message.sent_at).not.toBeNull();
+    expect([...p.twilio.messages.values()]).toMatchObject([{ to: ALICE, from: OUR_NUMBER, body: TABLE_READY, status: 'delivered' }]);
+    expect(p.twilio.restLog).toEqual([{ op: 'messages.create', status: 201 }]);
+  });
+
+  it.each<[Callee['sms'], string]>([
+    ['undelivered', '30006'],
+    ['failed', '30008'],
+  ])('a message Twilio reports %s ends failed with the carrier error code', async (outcome, code) => {
+    const p = await switchboardOnTwilio({ [ALICE]: { sms: outcome, smsErrorCode: code } });
+    const { message_id } = await p.h.call('schedule_sms', { to: ALICE, body: TABLE_READY });
+
+    const message = await messageSettles(p, message_id);
+
+    expect(message).toMatchObject({ status: 'failed', error: { code } });
+    expect(message.error.message).toBeTruthy();
+  });
+
+  it('an inbound SMS shows up in list_messages as inbound', async () => {
+    const p = await switchboardOnTwilio();
+    const sent = await p.twilio.inboundSms(ALICE, OUR_NUMBER, 'Running ten minutes late, keep the table please');
+
+    expect(sent.status).toBe(200);
+    const { messages } = await p.h.call('list_messages', { direction: 'inbound' });
+    expect(messages).toMatchObject([
+      { direction: 'inbound', from: ALICE, to: OUR_NUMBER, body: 'Running ten minutes late, keep the table please', status: 'received' },
+    ]);
+    expect((await p.h.call('list_messages', { with: ALICE })).messages).toHaveLength(1);
+    expect((await p.h.call('list_do_not_contact', {})).entries).toEqual([]);
+  });
+
+  it('an inbound STOP puts the sender on do-not-contact; later calls and texts to them fail without reaching Twilio', async () => {
+    const p = await switchboardOnTwilio();
+    await p.twilio.inboundSms(ALICE, OUR_NUMBER, 'STOP');
+
+    expect((await p.h.call('list_do_not_contact', {})).entries).toMatchObject([{ number: ALICE, source: 'sms_stop' }]);
+
+    const call = await callAndWait(p, notify(ALICE));
+    expect(call).toMatchObject({ status: 'failed', error: { code: 'do_not_contact' }, attempts: [] });
+    const { message_id } = await p.h.call('schedule_sms', { to: ALICE, body: TABLE_READY });
+    expect(await messageSettles(p, message_id)).toMatchObject({ status: 'failed', error: { code: 'do_not_contact' } });
+
+    expect(creates(p)).toEqual([]);
+    expect(p.twilio.calls.size).toBe(0);
+    expect(p.twilio.messages.size).toBe(0);
+    // Someone else is still reachable.
+    expect(await callAndWait(p, notify(BOB))).toMatchObject({ status: 'completed' });
+    expect(dialled(p, ALICE)).toEqual([]);
+  });
+});
