@@ -29,9 +29,13 @@ export class Store {
   tx<T>(fn: () => T): T {
     if (this.db.inTransaction) return fn();
     let result: T;
+    // Plain BEGIN/COMMIT on cached statements: db.transaction() builds a new wrapper on every call.
+    this.sql('BEGIN IMMEDIATE').run();
     try {
-      result = this.db.transaction(fn)();
+      result = fn();
+      this.sql('COMMIT').run();
     } catch (err) {
+      if (this.db.inTransaction) this.sql('ROLLBACK').run();
       this.queued = [];
       throw err;
     }
