@@ -1,9 +1,14 @@
-import { parsePhoneNumberFromString } from 'libphonenumber-js';
+import { createRequire } from 'node:module';
+
+type Lib = typeof import('libphonenumber-js');
+let lib: Lib | undefined;
+// Its metadata takes ~80 ms to load; start-up (and `initialize`) should not wait for it.
+const phoneLib = (): Lib => (lib ??= createRequire(import.meta.url)('libphonenumber-js') as Lib);
 
 /** True when `value` is already a valid number written in E.164 (`+15551234567`). */
 export function isE164(value: string): boolean {
   if (!/^\+[1-9]\d{6,14}$/.test(value)) return false;
-  const parsed = parsePhoneNumberFromString(value);
+  const parsed = phoneLib().parsePhoneNumberFromString(value);
   return parsed !== undefined && parsed.number === value && (parsed.isPossible() || isReservedTestNumber(value));
 }
 
