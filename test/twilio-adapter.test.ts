@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,7 +80,7 @@ async function world(callees: Record<string, Callee> = {}, env: Record<string, s
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
   const config = loadConfig({
-    SWITCHBOARD_DATA_DIR: mkdtempSync(join(tmpdir(), 'switchboard-twilio-')),
+    SWITCHBOARD_DATA_DIR: join(tmpdir(), 'switchboard-twilio-unused'), // the adapter never opens the store
     SWITCHBOARD_PROVIDER: 'twilio',
     TWILIO_ACCOUNT_SID: ACCOUNT_SID,
     TWILIO_AUTH_TOKEN: AUTH_TOKEN,
@@ -420,7 +419,7 @@ describe('Twilio REST errors and retries', () => {
 
 describe('twilio doctor', () => {
   const env = {
-    SWITCHBOARD_DATA_DIR: mkdtempSync(join(tmpdir(), 'switchboard-doctor-')),
+    SWITCHBOARD_DATA_DIR: join(tmpdir(), 'switchboard-doctor-unused'),
     SWITCHBOARD_PROVIDER: 'twilio',
     TWILIO_ACCOUNT_SID: ACCOUNT_SID,
     TWILIO_AUTH_TOKEN: AUTH_TOKEN,

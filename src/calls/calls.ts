@@ -1,5 +1,5 @@
 import type { Amd, Assistants } from '../assistants/assistants.js';
-import { NotFoundError, UserError } from '../errors.js';
+import { UserError } from '../errors.js';
 import type { DoNotContact } from '../guardrails/do-not-contact.js';
 import { newId } from '../ids.js';
 import type { Insights } from '../insights/insights.js';
@@ -10,13 +10,12 @@ import type { LinkedWork } from '../missions/linked-work.js';
 import { e164Message, isE164 } from '../phone.js';
 import type { Scheduler, WorkItem } from '../scheduler/scheduler.js';
 import type { Store } from '../store/store.js';
+import { CallRecords, type AttemptRow, type Call, type CallRow, type RetryPolicy } from './records.js';
 import { CarrierError, type AgentReport, type CallMode, type CallRef, type CarrierEvent, type TelephonyProvider } from '../telephony/provider.js';
 import { iso, nowIso, parseScheduledAt } from '../time.js';
 import { withDisclosure } from '../voice/disclosure.js';
 import type { AgentPlan } from '../voice/engine.js';
 import { attemptMachine, callMachine, LIVE_STATUSES, RETRYABLE_ENDS, type AttemptStatus, type CallEnd, type CallStatus, type RetryableEnd } from './lifecycle.js';
-
-export type RetryPolicy = { max_attempts: number; interval_seconds: number; on: RetryableEnd[] };
 
 export type InitiateCallInput = {
   to: string;
@@ -36,85 +35,6 @@ export type InitiateCallInput = {
   metadata?: Record<string, unknown>;
 };
 
-export type CallAttempt = {
-  attempt: number;
-  status: AttemptStatus;
-  answered_by: string | null;
-  hangup_cause: string | null;
-  error_code: string | null;
-  error_message: string | null;
-  started_at: string;
-  answered_at: string | null;
-  ended_at: string | null;
-};
-
-export type TranscriptTurn = { attempt: number; speaker: 'agent' | 'callee'; text: string; at: string };
-
-export type Call = {
-  call_id: string;
-  direction: 'outbound' | 'inbound';
-  to: string;
-  from: string | null;
-  mode: CallMode;
-  status: CallStatus;
-  answered_by: string | null;
-  scheduled_at: string;
-  answered_at: string | null;
-  ended_at: string | null;
-  duration_seconds: number | null;
-  attempts: CallAttempt[];
-  transcript: TranscriptTurn[];
-  outcome: string | null;
-  summary: string | null;
-  fields: Record<string, unknown>;
-  error: { code: string | null; message: string } | null;
-  retry: RetryPolicy | null;
-  mission_id: string | null;
-  step_id: string | null;
-  assistant_id: string | null;
-  metadata: Record<string, unknown> | null;
-  created_at: string;
-  updated_at: string;
-};
-
-export type CallSummary = Pick<Call, 'call_id' | 'direction' | 'to' | 'from' | 'mode' | 'status' | 'scheduled_at' | 'ended_at' | 'mission_id' | 'step_id'> & {
-  attempts: number;
-  outcome: string | null;
-};
-
-type CallRow = {
-  id: string;
-  direction: 'outbound' | 'inbound';
-  to_number: string;
-  from_number: string | null;
-  mode: CallMode;
-  message: string | null;
-  instructions: string | null;
-  assistant_id: string | null;
-  insight_schema: string | null;
-  amd: Amd;
-  voicemail_message: string | null;
-  retry: string | null;
-  status: CallStatus;
-  answered_by: string | null;
-  error_code: string | null;
-  error_message: string | null;
-  mission_id: string | null;
-  step_id: string | null;
-  metadata: string | null;
-  scheduled_at: string;
-  answered_at: string | null;
-  ended_at: string | null;
-  end_requested_at: string | null;
-  created_at: string;
-  updated_at: string;
-};
-
-const SUMMARY_SELECT = `SELECT c.id AS call_id, c.direction, c.to_number AS "to", c.from_number AS "from", c.mode, c.status, c.scheduled_at,
-    c.ended_at, c.mission_id, c.step_id, i.outcome, (SELECT count(*) FROM call_attempts a WHERE a.call_id = c.id) AS attempts
-  FROM calls c LEFT JOIN insights i ON i.call_id = c.id`;
-
-type AttemptRow = CallAttempt & { call_id: string; provider_call_id: string | null };
 
 export type CallsOptions = {
   fromNumber: string | undefined;
@@ -126,9 +46,9 @@ export type CallsOptions = {
  * Calls from request to final status: validation, scheduling, one attempt per dial, carrier events
  * applied through the call and attempt state machines, retries, and the mission step they serve.
  */
-export class Calls {
+export class Calls extends CallRecords {
   constructor(
-    private readonly store: Store,
+    store: Store,
     private readonly deps: {
       provider: TelephonyProvider;
       scheduler: Scheduler;
@@ -139,7 +59,9 @@ export class Calls {
       log: Logger;
     },
     private readonly opts: CallsOptions,
-  ) {}
+  ) {
+    super(store, deps.insights, deps.provider.name);
+  }
 
   initiate(input: InitiateCallInput): { call: Call; created: boolean } {
     const { provider, scheduler, assistants, insights, linkedWork } = this.deps;
@@ -189,69 +111,6 @@ export class Calls {
       this.announce(id, missionId);
       return { call: this.get(id), created: true };
     });
-  }
-
-  get(callId: string): Call {
-    const row = this.row(callId);
-    const attempts = this.store
-      .sql('SELECT attempt, status, answered_by, hangup_cause, error_code, error_message, started_at, answered_at, ended_at FROM call_attempts WHERE call_id = ? ORDER BY attempt')
-      .all(callId) as CallAttempt[];
-    const insight = this.deps.insights.forCall(callId);
-    const last = attempts[attempts.length - 1];
-    const duration = last?.answered_at && last.ended_at ? Math.round((Date.parse(last.ended_at) - Date.parse(last.answered_at)) / 1000) : null;
-    return {
-      call_id: row.id,
-      direction: row.direction,
-      to: row.to_number,
-      from: row.from_number,
-      mode: row.mode,
-      status: row.status,
-      answered_by: row.answered_by,
-      scheduled_at: row.scheduled_at,
-      answered_at: row.answered_at,
-      ended_at: row.ended_at,
-      duration_seconds: duration,
-      attempts,
-      transcript: this.transcript(callId),
-      outcome: insight?.outcome ?? null,
-      summary: insight?.summary ?? null,
-      fields: insight?.fields ?? {},
-      error: row.error_message ? { code: row.error_code, message: row.error_message } : null,
-      retry: fromJsonText<RetryPolicy>(row.retry) ?? null,
-      mission_id: row.mission_id,
-      step_id: row.step_id,
-      assistant_id: row.assistant_id,
-      metadata: fromJsonText<Record<string, unknown>>(row.metadata) ?? null,
-      created_at: row.created_at,
-      updated_at: row.updated_at,
-    };
-  }
-
-  /** Just the status, for hot paths such as waiters. */
-  statusOf(callId: string): { status: CallStatus; mission_id: string | null } {
-    const row = this.store.sql('SELECT status, mission_id FROM calls WHERE id = ?').get(callId) as { status: CallStatus; mission_id: string | null } | undefined;
-    if (!row) throw new NotFoundError(`No call has id ${JSON.stringify(callId)}; list_calls shows the calls that exist.`);
-    return row;
-  }
-
-  summary(callId: string): CallSummary {
-    const row = this.store.sql(`${SUMMARY_SELECT} WHERE c.id = ?`).get(callId) as CallSummary | undefined;
-    if (!row) throw new NotFoundError(`No call has id ${JSON.stringify(callId)}; list_calls shows the calls that exist.`);
-    return row;
-  }
-
-  transcript(callId: string): TranscriptTurn[] {
-    return this.store.sql('SELECT attempt, speaker, text, at FROM transcript_turns WHERE call_id = ? ORDER BY seq').all(callId) as TranscriptTurn[];
-  }
-
-  list(filter: { mission_id?: string; status?: CallStatus; limit?: number } = {}): CallSummary[] {
-    return this.store
-      .sql(
-        `${SUMMARY_SELECT}
-         WHERE (@mission IS NULL OR c.mission_id = @mission) AND (@status IS NULL OR c.status = @status)
-         ORDER BY c.created_at DESC, c.id DESC LIMIT @limit`,
-      )
-      .all({ mission: filter.mission_id ?? null, status: filter.status ?? null, limit: filter.limit ?? 50 }) as CallSummary[];
   }
 
   /** Cancels a call that has not been dialed, or hangs up a live one. Ending an ended call changes nothing. */
@@ -534,33 +393,6 @@ export class Calls {
   private announce(callId: string, missionId?: string | null): void {
     this.store.announce({ kind: 'call', id: callId, transcript: false });
     if (missionId) this.store.announce({ kind: 'mission', id: missionId });
-  }
-
-  private row(callId: string): CallRow {
-    const row = this.store.sql('SELECT * FROM calls WHERE id = ?').get(callId) as CallRow | undefined;
-    if (!row) throw new NotFoundError(`No call has id ${JSON.stringify(callId)}; list_calls shows the calls that exist.`);
-    return row;
-  }
-
-  private currentAttempt(callId: string): AttemptRow | undefined {
-    return this.store.sql('SELECT * FROM call_attempts WHERE call_id = ? ORDER BY attempt DESC LIMIT 1').get(callId) as AttemptRow | undefined;
-  }
-
-  private isCurrent(attempt: { call_id: string; attempt: number }): boolean {
-    return this.currentAttempt(attempt.call_id)?.attempt === attempt.attempt;
-  }
-
-  private findAttempt(ref: CallRef): AttemptRow | undefined {
-    if (ref.callId !== undefined && ref.attempt !== undefined) {
-      const row = this.store.sql('SELECT * FROM call_attempts WHERE call_id = ? AND attempt = ?').get(ref.callId, ref.attempt) as AttemptRow | undefined;
-      if (row && !row.provider_call_id && ref.providerCallId) {
-        this.store.sql('UPDATE call_attempts SET provider_call_id = ? WHERE call_id = ? AND attempt = ?').run(ref.providerCallId, row.call_id, row.attempt);
-      }
-      if (row) return row;
-    }
-    return this.store
-      .sql('SELECT * FROM call_attempts WHERE provider = ? AND provider_call_id = ?')
-      .get(this.deps.provider.name, ref.providerCallId) as AttemptRow | undefined;
   }
 
   private async hangupQuietly(providerCallId: string): Promise<void> {

@@ -1,4 +1,5 @@
-import type { Calls, CallSummary } from './calls.js';
+import type { Calls } from './calls.js';
+import type { CallSummary } from './records.js';
 import type { Changes } from '../changes.js';
 import { UserError } from '../errors.js';
 import type { Missions } from '../missions/missions.js';

@@ -131,7 +131,7 @@ class SimCall implements VoiceLine {
 
   constructor(
     private readonly net: SimCarrier,
-    private readonly providerCallId: string,
+    providerCallId: string,
     private readonly req: PlaceCallRequest,
     private readonly person: SimPerson,
   ) {
