@@ -83,6 +83,40 @@ describe('the built server over stdio', () => {
     expect(lines.find((l) => l.includes('SWITCHBOARD_FROM_NUMBER'))).toMatch(/E.164/);
   });
 
+  it('refuses to start a real carrier without its webhook verification key', () => {
+    const env = testEnv({
+      SWITCHBOARD_PROVIDER: 'telnyx',
+      TELNYX_API_KEY: 'KEY0123456789abcdef',
+      TELNYX_CONNECTION_ID: 'conn',
+      SWITCHBOARD_PUBLIC_URL: 'https://example.test',
+      SWITCHBOARD_FROM_NUMBER: '+15550100000',
+    });
+    const r = spawnSync(process.execPath, [CLI, 'serve'], { env: { PATH: process.env.PATH ?? '', ...env }, input: '', encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe('switchboard: TELNYX_PUBLIC_KEY: is required to verify Telnyx webhooks');
+  });
+
+  it('caps webhook bodies: an oversized delivery gets 413 and is not read', async () => {
+    const port = await freePort();
+    const server = await spawnServer(
+      testEnv({
+        SWITCHBOARD_HTTP_PORT: String(port),
+        SWITCHBOARD_PROVIDER: 'twilio',
+        TWILIO_ACCOUNT_SID: `AC${'ab'.repeat(16)}`,
+        TWILIO_AUTH_TOKEN: '0123456789abcdef0123456789abcdef',
+        SWITCHBOARD_PUBLIC_URL: `http://127.0.0.1:${port}`,
+        SWITCHBOARD_FROM_NUMBER: '+15550100000',
+      }),
+    );
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/webhooks/twilio/sms`, { method: 'POST', body: 'x'.repeat(200_000) });
+      expect(res.status).toBe(413);
+      expect((await fetch(`http://127.0.0.1:${port}/nowhere`)).status).toBe(404);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('answers GET /healthz on the sidecar with version and store status', async () => {
     const port = await freePort();
     const server = await spawnServer(testEnv({ SWITCHBOARD_HTTP_PORT: String(port) }));
