@@ -85,9 +85,6 @@ export async function createApp(config: Config, log: Logger, opts: { listen?: bo
     messages.cancelForMission(missionId);
   };
 
-  const interrupted = { calls: calls.recoverAfterRestart(), messages: messages.recoverAfterRestart() };
-  if (interrupted.calls + interrupted.messages > 0) log.warn(interrupted, 'work that was in flight when switchboard stopped was marked failed');
-
   let sidecar: Sidecar | null = null;
   if (opts.listen) {
     try {
@@ -100,10 +97,24 @@ export async function createApp(config: Config, log: Logger, opts: { listen?: bo
       });
       log.info({ url: sidecar.url }, 'sidecar listening');
     } catch (err) {
-      await provider.stop();
-      store.close();
-      throw new Error(`cannot listen on ${config.SWITCHBOARD_HTTP_HOST}:${config.SWITCHBOARD_HTTP_PORT} (${(err as Error).message}); set SWITCHBOARD_HTTP_PORT to a free port, or 0 for any.`);
+      // Clients such as mcporter may start a second server beside a running one; the tools still work
+      // (the store is shared), only carrier webhooks and health go to the instance that holds the port.
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        log.warn(
+          { host: config.SWITCHBOARD_HTTP_HOST, port: config.SWITCHBOARD_HTTP_PORT },
+          'sidecar port already in use (another switchboard?); serving MCP without webhooks. Set SWITCHBOARD_HTTP_PORT to run a second listener.',
+        );
+      } else {
+        await provider.stop();
+        store.close();
+        throw new Error(`cannot listen on ${config.SWITCHBOARD_HTTP_HOST}:${config.SWITCHBOARD_HTTP_PORT} (${(err as Error).message}); set SWITCHBOARD_HTTP_PORT to a free port, or 0 for any.`);
+      }
     }
+  }
+  // A second server beside a running one must not take the first one's live calls for leftovers of a crash.
+  if (!opts.listen || sidecar) {
+    const interrupted = { calls: calls.recoverAfterRestart(), messages: messages.recoverAfterRestart() };
+    if (interrupted.calls + interrupted.messages > 0) log.warn(interrupted, 'work that was in flight when switchboard stopped was marked failed');
   }
   scheduler.start();
 

@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { freePort, testEnv } from './helpers.js';
+import { freePort, testEnv, until } from './helpers.js';
 import { CLI, spawnServer } from './spawn.js';
 
 describe('the built server over stdio', () => {
@@ -114,6 +114,20 @@ describe('the built server over stdio', () => {
       expect((await fetch(`http://127.0.0.1:${port}/nowhere`)).status).toBe(404);
     } finally {
       await server.close();
+    }
+  });
+
+  it('a second server beside a running one still serves MCP on the shared store', async () => {
+    const env = testEnv({ SWITCHBOARD_HTTP_PORT: String(await freePort()), SWITCHBOARD_LOG_LEVEL: 'warn' });
+    const first = await spawnServer(env);
+    const second = await spawnServer(env);
+    try {
+      await first.call('create_mission', { name: 'Shared', instructions: 'x' });
+      expect((await second.call('get_mission', { mission_id: 'shared' })).status).toBe('active');
+      await until(() => /sidecar port already in use/.test(second.stderr()), 'the warning on stderr');
+    } finally {
+      await second.close();
+      await first.close();
     }
   });
 
