@@ -60,6 +60,6 @@ export async function benchStdio(): Promise<Row[]> {
     { metric: 'cold start: spawn → initialize answered', p50: percentile(starts, 50), p99: percentile(starts, 99), unit: 'ms', target: '< 400 ms' },
     { metric: 'get_mission round-trip (10k missions stored)', p50: percentile(get, 50), p99: percentile(get, 99), unit: 'ms', target: 'p50 < 2, p99 < 10' },
     { metric: 'create_mission round-trip (10k+ stored)', p50: percentile(create, 50), p99: percentile(create, 99), unit: 'ms', target: 'p50 < 2, p99 < 10' },
-    { metric: 'server RSS after 4,200 calls on 12k missions', value: rss, unit: 'MiB', target: '—' },
+    { metric: 'server RSS after 4,200 tool calls, 12k missions stored', value: rss, unit: 'MiB', target: '—' },
   ];
 }

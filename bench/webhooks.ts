@@ -12,7 +12,7 @@ const LOAD = fileURLToPath(new URL('./webhook-load.ts', import.meta.url));
 const AUTH_TOKEN = '0123456789abcdef0123456789abcdef';
 
 /** Signed webhooks the sidecar verifies and records, driven from a second process on loopback. */
-export async function benchWebhooks(count = 10_000, concurrency = 16): Promise<Row[]> {
+export async function benchWebhooks(count = 10_000, concurrency = 8): Promise<Row[]> {
   const rows: Row[] = [];
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   for (const carrier of ['twilio', 'telnyx'] as const) {
