@@ -18,4 +18,20 @@ export class Changes {
     this.emitter.on('change', listener);
     return () => this.emitter.off('change', listener);
   }
+
+  /** Resolves once `done()` holds (checked now and after each relevant change) or after `timeoutMs`. */
+  settle(relevant: (change: Change) => boolean, done: () => boolean, timeoutMs: number): Promise<void> {
+    if (done()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve();
+      };
+      const timer = setTimeout(finish, timeoutMs);
+      const unsubscribe = this.subscribe((change) => {
+        if (relevant(change) && done()) finish();
+      });
+    });
+  }
 }

@@ -21,7 +21,8 @@ describe('calls on the simulated carrier, through MCP', () => {
   it('an answered agent call discloses AI, asks one question per field and reports what it heard', async () => {
     h = await startHarness();
     const placed = await h.call('initiate_call', { to: '+15550100001', insight_schema: QUOTE, message: 'I am collecting roofing quotes.' });
-    expect(placed).toMatchObject({ status: 'scheduled', created: true, attempts: [] });
+    // Placed now: it answers once the carrier has the call.
+    expect(placed).toMatchObject({ created: true, attempts: [{ attempt: 1 }] });
     expect(placed.call_id).toMatch(/^call_/);
     const call = await finished(placed.call_id);
     expect(call).toMatchObject({ status: 'completed', attempts: [{ attempt: 1, status: 'completed' }] });

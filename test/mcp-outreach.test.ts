@@ -60,7 +60,8 @@ describe('SMS on the simulated carrier', () => {
   it('sends, delivers, and threads the reply', async () => {
     h = await startHarness();
     const sent = await h.call('schedule_sms', { to: '+15550100001', body: 'Can you send a quote?' });
-    expect(sent).toMatchObject({ status: 'scheduled', created: true });
+    expect(sent.created).toBe(true);
+    expect(['queued', 'sent', 'delivered']).toContain(sent.status);
     expect(sent.message_id).toMatch(/^sms_/);
     const thread = await until(async () => {
       const t = (await h.call('list_messages', { with: '+15550100001' })).messages;

@@ -113,6 +113,31 @@ export class Calls extends CallRecords {
     });
   }
 
+  /**
+   * For a call placed now: waits (briefly) until the carrier has taken or refused its first attempt, so a
+   * refusal reaches the caller as an error rather than a status to discover later. A call that must wait
+   * for a free line, or the time limit, returns as it stands.
+   */
+  async confirmDial(callId: string, timeoutMs = 10_000): Promise<Call> {
+    await this.store.changes.settle(
+      (change) => change.kind === 'call' && change.id === callId,
+      () => {
+        const { status } = this.statusOf(callId);
+        if (status === 'scheduled' || status === 'dialing') return status === 'dialing' && this.currentAttempt(callId)?.provider_call_id != null;
+        return true;
+      },
+      timeoutMs,
+    );
+    const call = this.get(callId);
+    const first = call.attempts[0];
+    if (call.status === 'failed' && first?.hangup_cause === 'carrier_rejected') {
+      throw new UserError(
+        `The carrier refused the call${first.error_code ? ` (code ${first.error_code})` : ''}: ${first.error_message ?? 'no reason given'}. Call ${callId} ended failed; get_call has the details.`,
+      );
+    }
+    return call;
+  }
+
   /** Cancels a call that has not been dialed, or hangs up a live one. Ending an ended call changes nothing. */
   end(callId: string): Call {
     const row = this.row(callId);
@@ -190,11 +215,12 @@ export class Calls extends CallRecords {
     if (!request) return;
     provider.placeCall(request).then(
       ({ providerCallId }) =>
-        this.store.tx(() =>
+        this.store.tx(() => {
           this.store
             .sql('UPDATE call_attempts SET provider_call_id = ? WHERE call_id = ? AND attempt = ? AND provider_call_id IS NULL')
-            .run(providerCallId, request.callId, request.attempt),
-        ),
+            .run(providerCallId, request.callId, request.attempt);
+          this.announce(request.callId);
+        }),
       (err: unknown) => {
         const carrier = err instanceof CarrierError ? err : new CarrierError(String((err as Error)?.message ?? err), 'carrier_error');
         this.deps.log.warn({ callId: request.callId, attempt: request.attempt, code: carrier.code }, 'carrier refused the call');

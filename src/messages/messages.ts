@@ -80,6 +80,26 @@ export class Messages {
     });
   }
 
+  /** For a message sent now: waits (briefly) until the carrier took or refused it; a refusal is an error. */
+  async confirmSend(messageId: string, timeoutMs = 10_000): Promise<Message> {
+    const accepted = () => this.store.sql('SELECT provider_message_id FROM messages WHERE id = ?').get(messageId) as { provider_message_id: string | null };
+    await this.store.changes.settle(
+      (change) => change.kind === 'message' && change.id === messageId,
+      () => {
+        const { status } = this.row(messageId);
+        return status !== 'scheduled' && (status !== 'queued' || accepted().provider_message_id !== null);
+      },
+      timeoutMs,
+    );
+    const message = this.get(messageId);
+    if (message.status === 'failed' && message.error?.code !== 'do_not_contact' && accepted().provider_message_id === null) {
+      throw new UserError(
+        `The carrier refused the message${message.error?.code ? ` (code ${message.error.code})` : ''}: ${message.error?.message ?? 'no reason given'}. Message ${messageId} ended failed; list_messages shows it.`,
+      );
+    }
+    return message;
+  }
+
   get(messageId: string): Message {
     const row = this.store.sql(`SELECT ${COLUMNS} FROM messages WHERE id = ?`).get(messageId) as Row | undefined;
     if (!row) throw new NotFoundError(`No message has id ${JSON.stringify(messageId)}; list_messages shows the ones that exist.`);
@@ -117,9 +137,10 @@ export class Messages {
     if (!request) return;
     provider.sendSms(request).then(
       ({ providerMessageId }) =>
-        this.store.tx(() =>
-          this.store.sql('UPDATE messages SET provider = ?, provider_message_id = ? WHERE id = ?').run(provider.name, providerMessageId, request.messageId),
-        ),
+        this.store.tx(() => {
+          this.store.sql('UPDATE messages SET provider = ?, provider_message_id = ? WHERE id = ?').run(provider.name, providerMessageId, request.messageId);
+          this.store.announce({ kind: 'message', id: request.messageId });
+        }),
       (err: unknown) => {
         const carrier = err instanceof CarrierError ? err : new CarrierError(String((err as Error)?.message ?? err), 'carrier_error');
         this.deps.log.warn({ messageId: request.messageId, code: carrier.code }, 'carrier refused the message');

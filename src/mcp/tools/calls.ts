@@ -16,7 +16,7 @@ export function registerCallTools(server: McpServer, app: App): void {
     name: 'initiate_call',
     title: 'Place a phone call',
     description:
-      'Place (or schedule) an outbound phone call and return at once with its call_id. mode "agent" (default) runs a voice agent that discloses it is an AI, asks one question per insight_schema field and reports answers; "notify" speaks `message` and hangs up. Add retry to redial on busy/no answer, amd to detect voicemail (and leave voicemail_message). Link to a mission step with mission_id/step_id. Then use wait_for_calls or get_call for the outcome, transcript and fields. Reuse idempotency_key when retrying a request so the number is never dialed twice.',
+      'Place (or schedule) an outbound phone call; returns with its call_id as soon as the carrier has taken it (a carrier refusal is an error), or at once when scheduled. mode "agent" (default) runs a voice agent that discloses it is an AI, asks one question per insight_schema field and reports answers; "notify" speaks `message` and hangs up. Add retry to redial on busy/no answer, amd to detect voicemail (and leave voicemail_message). Link to a mission step with mission_id/step_id. Then use wait_for_calls or get_call for the outcome, transcript and fields. Reuse idempotency_key when retrying a request so the number is never dialed twice.',
     input: z.object({
       to: e164,
       from: e164.optional().describe('Caller id; default SWITCHBOARD_FROM_NUMBER'),
@@ -43,9 +43,11 @@ export function registerCallTools(server: McpServer, app: App): void {
     }),
     output: Call.extend({ created: z.boolean() }),
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-    handle: (args) => {
+    handle: async (args) => {
       const { call, created } = calls.initiate(args);
-      return { ...call, created };
+      // A call placed now answers once the carrier took it, so a refusal comes back as an error.
+      const current = created && args.scheduled_at === undefined ? await calls.confirmDial(call.call_id) : call;
+      return { ...current, created };
     },
   });
 

@@ -13,7 +13,7 @@ export function registerMessageTools(server: McpServer, app: App): void {
     name: 'schedule_sms',
     title: 'Send or schedule an SMS',
     description:
-      'Send a text message now, or at scheduled_at. Returns at once with message_id; the status moves to sent and delivered (or failed with the carrier\'s reason). Replies show up in list_messages. Numbers on the do-not-contact list (for example after they texted STOP) are never messaged.',
+      'Send a text message now, or at scheduled_at. Returns with message_id as soon as the carrier has taken it (a refusal is an error); the status moves to sent and delivered (or failed with the carrier\'s reason). Replies show up in list_messages. Numbers on the do-not-contact list (for example after they texted STOP) are never messaged.',
     input: z.object({
       to: e164,
       body: z.string().describe('Up to 1600 characters'),
@@ -25,9 +25,10 @@ export function registerMessageTools(server: McpServer, app: App): void {
     }),
     output: Message.extend({ created: z.boolean() }),
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-    handle: (args) => {
+    handle: async (args) => {
       const { message, created } = messages.schedule(args);
-      return { ...message, created };
+      const current = created && args.scheduled_at === undefined ? await messages.confirmSend(message.message_id) : message;
+      return { ...current, created };
     },
   });
 
