@@ -12,7 +12,7 @@ import { Missions } from './missions/missions.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { openStore, schemaVersion } from './store/database.js';
 import { Store } from './store/store.js';
-import { createProviderContext } from './telephony/context.js';
+import { createProviderContext, pruneWebhookInbox } from './telephony/context.js';
 import { createProvider } from './telephony/index.js';
 import type { TelephonyProvider } from './telephony/provider.js';
 import { VERSION } from './version.js';
@@ -113,6 +113,7 @@ export async function createApp(config: Config, log: Logger, opts: { listen?: bo
   }
   // A second server beside a running one must not take the first one's live calls for leftovers of a crash.
   if (!opts.listen || sidecar) {
+    pruneWebhookInbox(store);
     const interrupted = { calls: calls.recoverAfterRestart(), messages: messages.recoverAfterRestart() };
     if (interrupted.calls + interrupted.messages > 0) log.warn(interrupted, 'work that was in flight when switchboard stopped was marked failed');
   }

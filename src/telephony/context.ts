@@ -8,6 +8,14 @@ import { nowIso } from '../time.js';
 import type { VoiceEngine } from '../voice/engine.js';
 import type { CarrierEvent, InboundDecision, ProviderContext } from './provider.js';
 
+/** Carriers stop redelivering within days; older inbox entries only take space. */
+const INBOX_KEEP_DAYS = 14;
+
+export function pruneWebhookInbox(store: Store): number {
+  const cutoff = new Date(Date.now() - INBOX_KEEP_DAYS * 86_400_000).toISOString();
+  return store.tx(() => store.sql('DELETE FROM webhook_inbox WHERE received_at < ?').run(cutoff).changes);
+}
+
 /**
  * What carrier adapters may ask of Switchboard. Deliveries are recorded in the webhook inbox and
  * applied in one transaction, so a duplicate has no effect and a crash leaves no half-applied event.

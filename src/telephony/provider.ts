@@ -44,7 +44,7 @@ export type PlaceCallRequest = {
   voicemailMessage?: string;
   ringTimeoutSeconds: number;
   maxDurationSeconds: number;
-  /** Stable per attempt, so a carrier that dedupes (Twilio idempotency, Telnyx command_id) never dials twice. */
+  /** Stable per attempt, so a carrier that dedupes requests (Telnyx command_id) never dials twice on a retry. */
   idempotencyKey: string;
 };
 

@@ -56,3 +56,15 @@ describe('store', () => {
     expect(heard).toEqual([]);
   });
 });
+
+describe('webhook inbox', () => {
+  it('forgets deliveries older than two weeks, keeps recent ones', async () => {
+    const { pruneWebhookInbox } = await import('../../src/telephony/context.js');
+    const store = new Store(openStore(':memory:'), new Changes());
+    const insert = store.db.prepare('INSERT INTO webhook_inbox (provider, event_key, kind, received_at) VALUES (?, ?, ?, ?)');
+    insert.run('telnyx', 'old', 'call.hangup', new Date(Date.now() - 15 * 86_400_000).toISOString());
+    insert.run('telnyx', 'new', 'call.hangup', new Date(Date.now() - 1 * 86_400_000).toISOString());
+    expect(pruneWebhookInbox(store)).toBe(1);
+    expect(store.db.prepare('SELECT event_key FROM webhook_inbox').all()).toEqual([{ event_key: 'new' }]);
+  });
+});
