@@ -63,3 +63,17 @@ describe('sms transitions', () => {
     expect(smsMachine.isTerminal('received')).toBe(true);
   });
 });
+
+describe('the built-in simulated directory', () => {
+  it('lists only valid E.164 numbers and every behaviour', async () => {
+    const { BUILT_IN_DIRECTORY, BEHAVIORS, SimDirectory } = await import('../../src/telephony/sim/directory.js');
+    const strict = SimDirectory.parse(BUILT_IN_DIRECTORY);
+    expect(new Set(strict.entries().map(([, p]) => p.behavior))).toEqual(new Set(BEHAVIORS));
+  });
+
+  it('refuses a directory file with a bad number or behaviour, naming the problem', async () => {
+    const { SimDirectory } = await import('../../src/telephony/sim/directory.js');
+    expect(() => SimDirectory.parse({ '555-0100': { behavior: 'answer' } }, 'people.json')).toThrow(/people.json: 555-0100: must be an E.164 number/);
+    expect(() => SimDirectory.parse({ '+15550100001': { behavior: 'sing' } }, 'people.json')).toThrow(/people.json: \+15550100001.behavior/);
+  });
+});
