@@ -117,6 +117,7 @@ export async function createApp(config: Config, log: Logger, opts: { listen?: bo
     const interrupted = { calls: calls.recoverAfterRestart(), messages: messages.recoverAfterRestart() };
     if (interrupted.calls + interrupted.messages > 0) log.warn(interrupted, 'work that was in flight when switchboard stopped was marked failed');
   }
+  store.startCheckpoints();
   scheduler.start();
 
   let stopped: Promise<void> | undefined;

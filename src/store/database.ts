@@ -23,6 +23,8 @@ export function openStore(dataDir: string | ':memory:'): Db {
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  // Checkpoints run on a timer (Store.startCheckpoints); this is only the backstop under sustained load.
+  db.pragma('wal_autocheckpoint = 10000');
   migrate(db);
   return db;
 }
