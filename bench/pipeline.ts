@@ -42,7 +42,7 @@ export async function benchThroughput(n = 3000): Promise<Row[]> {
   for (let i = 0; i < n; i++) ids.push(app.calls.initiate({ to: '+15550100001', insight_schema: QUOTE }).call.call_id);
   await waitForCalls(app, { callIds: ids, until: 'all', timeoutMs: 120_000 });
   const seconds = (performance.now() - t0) / 1000;
-  const completed = ids.filter((id) => app.insights.forCall(id)?.status === 'ready').length;
+  const completed = ids.filter((id) => app.insights.forCall(id).status === 'ready').length;
   await app.stop();
   return [{ metric: `simulated calls completed with insights (${n}, scale 0)`, value: completed / seconds, unit: 'calls/s', target: '≥ 200' }];
 }

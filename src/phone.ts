@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { UserError } from './errors.js';
 
 type Lib = typeof import('libphonenumber-js');
 let lib: Lib | undefined;
@@ -15,6 +16,14 @@ export function isE164(value: string): boolean {
 // NANP 555-01xx numbers are reserved for fiction and tests; the simulated directory uses them.
 function isReservedTestNumber(value: string): boolean {
   return /^\+1[2-9]\d{2}5550\d{3}$/.test(value);
+}
+
+/** The number a call or SMS goes out from: the one asked for, else the configured default. */
+export function senderNumber(given: string | undefined, fallback: string | undefined): string {
+  const from = given ?? fallback;
+  if (from === undefined) throw new UserError('No caller id: pass `from` or set SWITCHBOARD_FROM_NUMBER to a number you own on the carrier.');
+  if (!isE164(from)) throw new UserError(e164Message('from', from));
+  return from;
 }
 
 /** The sentence a tool answers with when a number is not E.164. */

@@ -7,7 +7,7 @@ import { insightFields, validateInsightSchema, type InsightSchema } from '../ins
 import { fromJsonText, toJsonText } from '../json.js';
 import type { Logger } from '../log.js';
 import type { LinkedWork } from '../missions/linked-work.js';
-import { e164Message, isE164 } from '../phone.js';
+import { e164Message, isE164, senderNumber } from '../phone.js';
 import type { Scheduler, WorkItem } from '../scheduler/scheduler.js';
 import type { Store } from '../store/store.js';
 import { CallRecords, type AttemptRow, type Call, type CallRow, type RetryPolicy } from './records.js';
@@ -66,9 +66,7 @@ export class Calls extends CallRecords {
   initiate(input: InitiateCallInput): { call: Call; created: boolean } {
     const { provider, scheduler, assistants, insights, linkedWork } = this.deps;
     if (!isE164(input.to)) throw new UserError(e164Message('to', input.to));
-    const from = input.from ?? this.opts.fromNumber ?? provider.defaultFromNumber;
-    if (from === undefined) throw new UserError('No caller id: pass `from` or set SWITCHBOARD_FROM_NUMBER to a number you own on the carrier.');
-    if (!isE164(from)) throw new UserError(e164Message('from', from));
+    const from = senderNumber(input.from, this.opts.fromNumber ?? provider.defaultFromNumber);
     const mode = input.mode ?? 'agent';
     if (!provider.supportedModes.includes(mode)) {
       throw new UserError(
@@ -102,8 +100,8 @@ export class Calls extends CallRecords {
         )
         .run(
           id, input.to, from, mode, input.message ?? assistant?.greeting ?? null, input.instructions ?? assistant?.instructions ?? null,
-          assistant?.assistant_id ?? null, JSON.stringify(schema ?? missionSchema ?? null), amd,
-          input.voicemail_message ?? assistant?.voicemail_message ?? null, retry ? JSON.stringify(retry) : null,
+          assistant?.assistant_id ?? null, toJsonOrNull(schema ?? missionSchema), amd,
+          input.voicemail_message ?? assistant?.voicemail_message ?? null, toJsonOrNull(retry),
           missionId, input.step_id ?? null, input.idempotency_key ?? null, metadata, iso(dueMs), now, now,
         );
       insights.open(id);
@@ -429,6 +427,8 @@ export class Calls extends CallRecords {
     }
   }
 }
+
+const toJsonOrNull = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
 
 function describeEnd(status: CallEnd, detail: { cause?: string; code?: string }): string {
   const why = [detail.cause, detail.code && `code ${detail.code}`].filter(Boolean).join(', ');

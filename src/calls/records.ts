@@ -101,7 +101,7 @@ export class CallRecords {
     const attempts = this.store
       .sql('SELECT attempt, status, answered_by, hangup_cause, error_code, error_message, started_at, answered_at, ended_at FROM call_attempts WHERE call_id = ? ORDER BY attempt')
       .all(callId) as CallAttempt[];
-    const insight = this.insights.forCall(callId);
+    const insight = this.insights.forCall(row.id);
     const last = attempts[attempts.length - 1];
     const duration = last?.answered_at && last.ended_at ? Math.round((Date.parse(last.ended_at) - Date.parse(last.answered_at)) / 1000) : null;
     return {
@@ -118,9 +118,9 @@ export class CallRecords {
       duration_seconds: duration,
       attempts,
       transcript: this.transcript(callId),
-      outcome: insight?.outcome ?? null,
-      summary: insight?.summary ?? null,
-      fields: insight?.fields ?? {},
+      outcome: insight.outcome,
+      summary: insight.summary,
+      fields: insight.fields,
       error: row.error_message ? { code: row.error_code, message: row.error_message } : null,
       retry: fromJsonText<RetryPolicy>(row.retry) ?? null,
       mission_id: row.mission_id,

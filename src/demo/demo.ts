@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { createApp } from '../app.js';
 import { waitForCalls } from '../calls/wait.js';
 import type { Config } from '../config.js';
-import { missionInsightRows } from '../insights/insights.js';
 import { createLogger } from '../log.js';
 import { BUILT_IN_DIRECTORY } from '../telephony/sim/directory.js';
 
@@ -92,7 +91,7 @@ export async function runDemo(config: Config, out: NodeJS.WritableStream, env: N
     }
 
     print('\nInsights');
-    const rows = missionInsightRows(app.store, mission.mission_id);
+    const rows = app.insights.forMission(mission.mission_id);
     const fields = Object.keys(QUOTE_FIELDS.properties);
     print(`  ${pad('callee', 22)} ${pad('outcome', 22)} ${fields.map((f) => pad(f, 24)).join(' ')}`);
     for (const r of rows) {

@@ -1,3 +1,4 @@
+import { NotFoundError } from '../errors.js';
 import { fromJsonText } from '../json.js';
 import type { Store } from '../store/store.js';
 import type { AgentReport } from '../telephony/provider.js';
@@ -47,21 +48,24 @@ export class Insights {
       );
   }
 
-  forCall(callId: string): CallInsight | undefined {
+  /** Every call has an insight row from the moment it is created, so none means no such call. */
+  forCall(callId: string): CallInsight {
     const row = this.store.sql('SELECT call_id, status, summary, outcome, fields, source FROM insights WHERE call_id = ?').get(callId) as Row | undefined;
-    return row && { ...row, fields: fromJsonText<Record<string, unknown>>(row.fields) ?? {} };
+    if (!row) throw new NotFoundError(`No call has id ${JSON.stringify(callId)}; list_calls shows the calls that exist.`);
+    return { ...row, fields: fromJsonText<Record<string, unknown>>(row.fields) ?? {} };
+  }
+
+  /** One row per call of a mission, oldest first. */
+  forMission(missionId: string): MissionInsightRow[] {
+    const rows = this.store
+      .sql(
+        `SELECT c.id AS call_id, c.to_number AS "to", c.status AS call_status, c.step_id, i.status, i.summary, i.outcome, i.fields, i.source
+         FROM calls c JOIN insights i ON i.call_id = c.id WHERE c.mission_id = ? ORDER BY c.created_at, c.id`,
+      )
+      .all(missionId) as (Row & { to: string; call_status: string; step_id: string | null })[];
+    return rows.map((r) => ({ ...r, fields: fromJsonText<Record<string, unknown>>(r.fields) ?? {} }));
   }
 }
 
 export type MissionInsightRow = CallInsight & { to: string; call_status: string; step_id: string | null };
 
-/** One row per call of a mission, oldest first. */
-export function missionInsightRows(store: Store, missionId: string): MissionInsightRow[] {
-  const rows = store
-    .sql(
-      `SELECT c.id AS call_id, c.to_number AS "to", c.status AS call_status, c.step_id, i.status, i.summary, i.outcome, i.fields, i.source
-       FROM calls c JOIN insights i ON i.call_id = c.id WHERE c.mission_id = ? ORDER BY c.created_at, c.id`,
-    )
-    .all(missionId) as (Row & { to: string; call_status: string; step_id: string | null })[];
-  return rows.map((r) => ({ ...r, fields: fromJsonText<Record<string, unknown>>(r.fields) ?? {} }));
-}

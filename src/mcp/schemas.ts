@@ -6,6 +6,9 @@ import { MISSION_STATUSES, STEP_STATUSES } from '../missions/lifecycle.js';
 /** Output shapes of the tools, shared by tools and resources. Inputs live beside each tool. */
 
 const json = z.unknown();
+
+/** A phone number input; the domain checks E.164 itself so the refusal can say how to fix it. */
+export const phoneNumber = z.string().describe('E.164 phone number, e.g. +15551234567');
 const time = z.string().describe('ISO 8601 time');
 const nullableTime = time.nullable();
 

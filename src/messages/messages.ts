@@ -3,7 +3,7 @@ import { optOutKeyword, type DoNotContact } from '../guardrails/do-not-contact.j
 import { newId } from '../ids.js';
 import type { Logger } from '../log.js';
 import type { LinkedWork } from '../missions/linked-work.js';
-import { e164Message, isE164 } from '../phone.js';
+import { e164Message, isE164, senderNumber } from '../phone.js';
 import type { Scheduler, WorkItem } from '../scheduler/scheduler.js';
 import type { Store } from '../store/store.js';
 import { CarrierError, type CarrierEvent, type TelephonyProvider } from '../telephony/provider.js';
@@ -53,9 +53,7 @@ export class Messages {
   schedule(input: ScheduleSmsInput): { message: Message; created: boolean } {
     const { provider, scheduler, linkedWork } = this.deps;
     if (!isE164(input.to)) throw new UserError(e164Message('to', input.to));
-    const from = input.from ?? this.opts.fromNumber ?? provider.defaultFromNumber;
-    if (from === undefined) throw new UserError('No sender: pass `from` or set SWITCHBOARD_FROM_NUMBER to a number you own on the carrier.');
-    if (!isE164(from)) throw new UserError(e164Message('from', from));
+    const from = senderNumber(input.from, this.opts.fromNumber ?? provider.defaultFromNumber);
     if (!input.body.trim()) throw new UserError('`body` must not be empty.');
     if (input.body.length > MAX_BODY) throw new UserError(`\`body\` is ${input.body.length} characters; carriers take at most ${MAX_BODY}.`);
     if (input.step_id !== undefined && input.mission_id === undefined) throw new UserError('`step_id` needs `mission_id` too.');

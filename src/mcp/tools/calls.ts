@@ -3,10 +3,9 @@ import { z } from 'zod';
 import type { App } from '../../app.js';
 import { CALL_STATUSES, RETRYABLE_ENDS } from '../../calls/lifecycle.js';
 import { waitForCalls } from '../../calls/wait.js';
-import { Call, CallSummary, insightSchemaInput } from '../schemas.js';
+import { Call, CallSummary, insightSchemaInput, phoneNumber as e164 } from '../schemas.js';
 import { defineTool, READ_ONLY } from '../tool.js';
 
-const e164 = z.string().describe('E.164 phone number, e.g. +15551234567');
 const MAX_WAIT_SECONDS = 50;
 
 export function registerCallTools(server: McpServer, app: App): void {

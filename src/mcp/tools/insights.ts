@@ -2,7 +2,6 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { App } from '../../app.js';
 import { UserError } from '../../errors.js';
-import { missionInsightRows } from '../../insights/insights.js';
 import { CallInsight } from '../schemas.js';
 import { defineTool, READ_ONLY } from '../tool.js';
 
@@ -21,12 +20,9 @@ export function registerInsightTools(server: McpServer, app: App): void {
     annotations: READ_ONLY,
     handle: ({ call_id, mission_id }) => {
       if ((call_id === undefined) === (mission_id === undefined)) throw new UserError('Pass exactly one of `call_id` or `mission_id`.');
-      if (call_id !== undefined) {
-        app.calls.get(call_id);
-        return { scope: 'call' as const, ...app.insights.forCall(call_id)! };
-      }
+      if (call_id !== undefined) return { scope: 'call' as const, ...app.insights.forCall(call_id) };
       const id = app.missions.resolveId(mission_id!);
-      return { scope: 'mission' as const, mission_id: id, rows: missionInsightRows(app.store, id) };
+      return { scope: 'mission' as const, mission_id: id, rows: app.insights.forMission(id) };
     },
   });
 }

@@ -1,10 +1,9 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { App } from '../../app.js';
-import { DoNotContactEntry, Message } from '../schemas.js';
+import { DoNotContactEntry, Message, phoneNumber as e164 } from '../schemas.js';
 import { defineTool, READ_ONLY } from '../tool.js';
 
-const e164 = z.string().describe('E.164 phone number, e.g. +15551234567');
 
 export function registerMessageTools(server: McpServer, app: App): void {
   const { messages, doNotContact, log } = app;
