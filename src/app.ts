@@ -1,5 +1,6 @@
 import { Assistants } from './assistants/assistants.js';
 import { Calls } from './calls/calls.js';
+import { createCarrierContext } from './carrier-context.js';
 import { Changes } from './changes.js';
 import type { Config } from './config.js';
 import { DoNotContact } from './guardrails/do-not-contact.js';
@@ -12,7 +13,7 @@ import { Missions } from './missions/missions.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { openStore, schemaVersion } from './store/database.js';
 import { Store } from './store/store.js';
-import { createProviderContext, pruneWebhookInbox } from './telephony/context.js';
+import { pruneWebhookInbox } from './store/webhook-inbox.js';
 import { createProvider } from './telephony/index.js';
 import type { TelephonyProvider } from './telephony/provider.js';
 import { VERSION } from './version.js';
@@ -39,96 +40,95 @@ export type App = {
 /**
  * Opens the store, builds the domain, and (with `listen`) starts the sidecar. The scheduler starts
  * after crash recovery, so overdue work fires right away and nothing claimed is dialed again.
+ * A failure at any point closes what was already opened, so no half-started process lingers.
  */
 export async function createApp(config: Config, log: Logger, opts: { listen?: boolean; dataDir?: string } = {}): Promise<App> {
-  const changes = new Changes();
-  const store = new Store(openStore(opts.dataDir ?? config.SWITCHBOARD_DATA_DIR), changes);
-  const missions = new Missions(store);
-  const linkedWork = new LinkedWork(store, missions);
-  const assistants = new Assistants(store);
-  const insights = new Insights(store);
-  const doNotContact = new DoNotContact(store);
-
-  let calls!: Calls;
-  let messages!: Messages;
-  let provider!: TelephonyProvider;
-  const ctx = createProviderContext({
-    config, log, store, doNotContact,
-    providerName: () => provider.name,
-    calls: () => calls,
-    messages: () => messages,
-    voice: new ScriptedAgent(),
-  });
+  const opened: (() => unknown)[] = [];
+  const closeOpened = async () => {
+    for (const close of opened.splice(0).reverse()) await close();
+  };
   try {
-    provider = await createProvider(config, ctx);
+    const changes = new Changes();
+    const store = new Store(openStore(opts.dataDir ?? config.SWITCHBOARD_DATA_DIR), changes);
+    opened.push(() => store.close());
+    const missions = new Missions(store);
+    const linkedWork = new LinkedWork(store, missions);
+    const assistants = new Assistants(store);
+    const insights = new Insights(store);
+    const doNotContact = new DoNotContact(store);
+
+    const carrier = createCarrierContext({ config, log, store, doNotContact, voice: new ScriptedAgent() });
+    const provider = await createProvider(config, carrier.ctx);
+    opened.push(() => provider.stop());
+
+    const scheduler = new Scheduler(store, {
+      maxConcurrentCalls: config.SWITCHBOARD_MAX_CONCURRENT_CALLS,
+      minCallSpacingMs: config.SWITCHBOARD_MIN_CALL_SPACING_MS,
+      log,
+    });
+    opened.push(() => scheduler.stop());
+    const fromNumber = config.SWITCHBOARD_FROM_NUMBER;
+    const calls = new Calls(store, { provider, scheduler, assistants, insights, doNotContact, linkedWork, log }, {
+      fromNumber,
+      ringTimeoutSeconds: config.SWITCHBOARD_RING_TIMEOUT_SECONDS,
+      maxCallSeconds: config.SWITCHBOARD_MAX_CALL_SECONDS,
+    });
+    const messages = new Messages(store, { provider, scheduler, doNotContact, linkedWork, log }, { fromNumber });
+    carrier.attach({ providerName: provider.name, calls, messages });
+    // Ending on purpose reaches every call and message it concerns, in the transaction that decided it.
+    store.events.on('mission.ended', ({ missionId }) => {
+      calls.endForMission(missionId);
+      messages.endForMission(missionId);
+    });
+    store.events.on('contact.blocked', ({ number }) => calls.endForNumber(number));
+
+    let sidecar: Sidecar | null = null;
+    if (opts.listen) {
+      sidecar = await listen(config, log, provider, store);
+      if (sidecar) opened.push(() => sidecar!.close());
+    }
+    // A second server beside a running one must not take the first one's live calls for leftovers of a crash.
+    if (!opts.listen || sidecar) {
+      pruneWebhookInbox(store);
+      const interrupted = { calls: calls.recoverAfterRestart(), messages: messages.recoverAfterRestart() };
+      if (interrupted.calls + interrupted.messages > 0) log.warn(interrupted, 'work that was in flight when switchboard stopped was marked failed');
+    }
+    store.startCheckpoints(log);
+    scheduler.start({ call: calls, sms: messages });
+
+    let stopped: Promise<void> | undefined;
+    return {
+      config, log, store, changes, missions, assistants, calls, messages, insights, doNotContact, scheduler, provider, sidecar,
+      stop: () => (stopped ??= closeOpened()),
+    };
   } catch (err) {
-    store.close();
+    await closeOpened();
     throw err;
   }
-  const scheduler = new Scheduler(store, {
-    maxConcurrentCalls: config.SWITCHBOARD_MAX_CONCURRENT_CALLS,
-    minCallSpacingMs: config.SWITCHBOARD_MIN_CALL_SPACING_MS,
-    liveCalls: () => calls.liveCount(),
-    callWaiting: (id) => calls.markWaiting(id),
-    dispatch: (item) => (item.kind === 'call' ? calls.dispatch(item) : messages.dispatch(item)),
-    log,
-  });
-  const fromNumber = config.SWITCHBOARD_FROM_NUMBER;
-  calls = new Calls(store, { provider, scheduler, assistants, insights, doNotContact, linkedWork, log }, {
-    fromNumber,
-    ringTimeoutSeconds: config.SWITCHBOARD_RING_TIMEOUT_SECONDS,
-    maxCallSeconds: config.SWITCHBOARD_MAX_CALL_SECONDS,
-  });
-  messages = new Messages(store, { provider, scheduler, doNotContact, linkedWork, log }, { fromNumber });
-  missions.cancelPendingWork = (missionId) => {
-    calls.cancelForMission(missionId);
-    messages.cancelForMission(missionId);
-  };
+}
 
-  let sidecar: Sidecar | null = null;
-  if (opts.listen) {
-    try {
-      sidecar = await startSidecar({
-        host: config.SWITCHBOARD_HTTP_HOST,
-        port: config.SWITCHBOARD_HTTP_PORT,
-        log,
-        routes: provider.webhooks,
-        health: () => ({ ok: store.db.open, version: VERSION, provider: provider.name, store: { open: store.db.open, schema_version: schemaVersion(store.db) } }),
-      });
-      log.info({ url: sidecar.url }, 'sidecar listening');
-    } catch (err) {
-      // Clients such as mcporter may start a second server beside a running one; the tools still work
-      // (the store is shared), only carrier webhooks and health go to the instance that holds the port.
-      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-        log.warn(
-          { host: config.SWITCHBOARD_HTTP_HOST, port: config.SWITCHBOARD_HTTP_PORT },
-          'sidecar port already in use (another switchboard?); serving MCP without webhooks. Set SWITCHBOARD_HTTP_PORT to run a second listener.',
-        );
-      } else {
-        await provider.stop();
-        store.close();
-        throw new Error(`cannot listen on ${config.SWITCHBOARD_HTTP_HOST}:${config.SWITCHBOARD_HTTP_PORT} (${(err as Error).message}); set SWITCHBOARD_HTTP_PORT to a free port, or 0 for any.`);
-      }
+/** The sidecar, or null when another Switchboard already holds the port. */
+async function listen(config: Config, log: Logger, provider: TelephonyProvider, store: Store): Promise<Sidecar | null> {
+  try {
+    const sidecar = await startSidecar({
+      host: config.SWITCHBOARD_HTTP_HOST,
+      port: config.SWITCHBOARD_HTTP_PORT,
+      log,
+      routes: provider.webhooks,
+      health: () => ({ ok: store.db.open, version: VERSION, provider: provider.name, store: { open: store.db.open, schema_version: schemaVersion(store.db) } }),
+    });
+    log.info({ url: sidecar.url }, 'sidecar listening');
+    return sidecar;
+  } catch (err) {
+    // Clients such as mcporter may start a second server beside a running one; the tools still work
+    // (the store is shared), only carrier webhooks and health go to the instance that holds the port.
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
+      throw new Error(`cannot listen on ${config.SWITCHBOARD_HTTP_HOST}:${config.SWITCHBOARD_HTTP_PORT} (${(err as Error).message}); set SWITCHBOARD_HTTP_PORT to a free port, or 0 for any.`);
     }
+    log.warn(
+      { host: config.SWITCHBOARD_HTTP_HOST, port: config.SWITCHBOARD_HTTP_PORT },
+      'sidecar port already in use (another switchboard?); serving MCP without webhooks. Set SWITCHBOARD_HTTP_PORT to run a second listener.',
+    );
+    return null;
   }
-  // A second server beside a running one must not take the first one's live calls for leftovers of a crash.
-  if (!opts.listen || sidecar) {
-    pruneWebhookInbox(store);
-    const interrupted = { calls: calls.recoverAfterRestart(), messages: messages.recoverAfterRestart() };
-    if (interrupted.calls + interrupted.messages > 0) log.warn(interrupted, 'work that was in flight when switchboard stopped was marked failed');
-  }
-  store.startCheckpoints();
-  scheduler.start();
-
-  let stopped: Promise<void> | undefined;
-  return {
-    config, log, store, changes, missions, assistants, calls, messages, insights, doNotContact, scheduler, provider, sidecar,
-    stop: () =>
-      (stopped ??= (async () => {
-        scheduler.stop();
-        await provider.stop();
-        await sidecar?.close();
-        store.close();
-      })()),
-  };
 }

@@ -11,9 +11,12 @@ Usage:
   switchboard doctor   check configuration, credentials, public URL and database
 `;
 
+const asksForHelp = (arg: string | undefined) => arg === 'help' || arg === '--help' || arg === '-h';
+
 async function main(argv: string[]): Promise<number> {
   const command = argv[0] ?? 'help';
-  if (command === 'help' || command === '--help' || command === '-h') {
+  // `switchboard serve --help` must print help, not start a server that waits on stdin.
+  if (asksForHelp(command) || argv.slice(1).some(asksForHelp)) {
     process.stderr.write(USAGE);
     return 0;
   }

@@ -33,7 +33,7 @@ const ConfigSchema = z
       .default('')
       .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
       .pipe(z.array(e164)),
-    SWITCHBOARD_INBOUND_GREETING: z.string().default('Hello, you have reached an AI assistant from Switchboard.'),
+    SWITCHBOARD_INBOUND_GREETING: z.string().max(1000).default('How can I help you?'),
     SWITCHBOARD_INSECURE_SKIP_WEBHOOK_VERIFY: bool.default(false),
     SWITCHBOARD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must look like AC followed by 32 hex digits').optional(),
@@ -64,7 +64,10 @@ const ConfigSchema = z
       need('SWITCHBOARD_PUBLIC_URL', 'so the carrier can reach the webhooks (an https tunnel or proxy origin)');
       need('SWITCHBOARD_FROM_NUMBER', 'as the caller id for a real carrier');
     }
-    if (c.SWITCHBOARD_VOICE === 'openai') need('OPENAI_API_KEY', 'when SWITCHBOARD_VOICE=openai');
+    if (c.SWITCHBOARD_VOICE === 'openai') {
+      // Accepting it would silently run the scripted agent instead; say so until the realtime bridge exists.
+      ctx.addIssue({ code: 'custom', path: ['SWITCHBOARD_VOICE'], message: 'openai (live voice) is not available in this version yet; use sim (the scripted voice agent)' });
+    }
     if (c.SWITCHBOARD_INBOUND_POLICY === 'allowlist' && c.SWITCHBOARD_INBOUND_ALLOWLIST.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['SWITCHBOARD_INBOUND_ALLOWLIST'], message: 'must list at least one E.164 number when SWITCHBOARD_INBOUND_POLICY=allowlist' });
     }

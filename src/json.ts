@@ -1,7 +1,10 @@
 import { UserError } from './errors.js';
 
-/** Serialises a client-supplied value, refusing what JSON cannot carry (undefined, NaN, cycles, functions). */
-export function toJsonText(value: unknown, field: string): string {
+/**
+ * Serialises a client-supplied value, refusing what JSON cannot carry (undefined, NaN, cycles, functions) and,
+ * with `maxBytes`, what is too big to keep. Keys are kept as given, `__proto__` included: they are plain JSON.
+ */
+export function toJsonText(value: unknown, field: string, maxBytes?: number): string {
   let text: string | undefined;
   try {
     text = JSON.stringify(value, (_k, v) => {
@@ -13,6 +16,10 @@ export function toJsonText(value: unknown, field: string): string {
     throw new UserError(`\`${field}\` must be a JSON value (${(err as Error).message}).`);
   }
   if (text === undefined) throw new UserError(`\`${field}\` must be a JSON value: string, number, boolean, null, array or object.`);
+  const bytes = Buffer.byteLength(text);
+  if (maxBytes !== undefined && bytes > maxBytes) {
+    throw new UserError(`\`${field}\` is ${bytes.toLocaleString('en')} bytes as JSON; at most ${maxBytes.toLocaleString('en')} are kept. Store less, or split it.`);
+  }
   return text;
 }
 

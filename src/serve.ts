@@ -31,7 +31,12 @@ export async function serve(config: Config, log: Logger): Promise<number> {
   process.stdin.once('close', () => void shutdown('stdin closed'));
   transport.onclose = () => void shutdown('transport closed');
 
-  await mcp.server.connect(transport);
+  try {
+    await mcp.server.connect(transport);
+  } catch (err) {
+    await app.stop();
+    throw err;
+  }
   log.info({ provider: app.provider.name, data_dir: config.SWITCHBOARD_DATA_DIR, sidecar: app.sidecar?.url }, 'switchboard ready');
   return exited;
 }

@@ -1,3 +1,4 @@
+import { SCHEMA_VERSION } from '../src/store/database.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { freePort, testEnv, until } from './helpers.js';
@@ -136,7 +137,7 @@ describe('the built server over stdio', () => {
     const server = await spawnServer(testEnv({ SWITCHBOARD_HTTP_PORT: String(port) }));
     try {
       const health = await (await fetch(`http://127.0.0.1:${port}/healthz`)).json();
-      expect(health).toMatchObject({ ok: true, provider: 'sim', store: { open: true, schema_version: 1 } });
+      expect(health).toMatchObject({ ok: true, provider: 'sim', store: { open: true, schema_version: SCHEMA_VERSION } });
       expect(health.version).toMatch(/^\d+\.\d+\.\d+/);
     } finally {
       await server.close();
@@ -159,7 +160,7 @@ describe('the other commands', () => {
   it('switchboard doctor says what is wrong and how to fix it', () => {
     const ok = spawnSync(process.execPath, [CLI, 'doctor'], { env: { PATH: process.env.PATH ?? '', ...testEnv() }, encoding: 'utf8' });
     expect(ok.status).toBe(0);
-    expect(ok.stdout).toMatch(/✓ database: .*schema 1 of 1/);
+    expect(ok.stdout).toMatch(new RegExp(`✓ database: .*schema ${SCHEMA_VERSION} of ${SCHEMA_VERSION}`));
     const bad = spawnSync(process.execPath, [CLI, 'doctor'], {
       env: { PATH: process.env.PATH ?? '', ...testEnv({ SWITCHBOARD_PROVIDER: 'twilio', TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}` }) },
       encoding: 'utf8',

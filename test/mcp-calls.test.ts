@@ -131,7 +131,7 @@ describe('calls on the simulated carrier, through MCP', () => {
     const { call_id, scheduled_at } = await h.call('initiate_call', { to: '+15550100001', scheduled_at: at });
     expect(scheduled_at).toBe(at);
     const ended = await h.call('end_call', { call_id });
-    expect(ended).toMatchObject({ status: 'canceled', error: { code: 'canceled_by_client' } });
+    expect(ended).toMatchObject({ status: 'canceled', error: { code: 'ended_by_client' } });
     expect((await h.call('end_call', { call_id })).status).toBe('canceled');
   });
 

@@ -42,6 +42,7 @@ class FakeDomain {
     return {
       config,
       log,
+      inboundGreeting: GREETING,
       deliver: (delivery, events) => {
         if (delivery && this.inbox.has(delivery.eventKey)) {
           this.duplicates.push(delivery.eventKey);

@@ -418,18 +418,94 @@ describe('telnyx e2e: SMS', () => {
     expect(await telnyx.inboundSms(FRIEND, OUR_NUMBER, 'STOP')).toBe(200);
     expect((await h.call('list_do_not_contact', {})).entries).toEqual([expect.objectContaining({ number: FRIEND, source: 'sms_stop' })]);
 
-    const { call_id } = await h.call('initiate_call', notify(FRIEND));
-    const call = await outcome(h, call_id);
-    expect(call).toMatchObject({ status: 'failed', attempts: [], error: { code: 'do_not_contact' } });
-    expect(call.error.message).toMatch(/do-not-contact/);
-
-    const { message_id } = await h.call('schedule_sms', { to: FRIEND, body: 'One more thing…' });
-    expect(await smsOutcome(h, message_id)).toMatchObject({ status: 'failed', error: { code: 'do_not_contact' } });
+    expect(await h.fail('initiate_call', notify(FRIEND))).toMatch(/do-not-contact list, so no call was placed/);
+    expect(await h.fail('schedule_sms', { to: FRIEND, body: 'One more thing…' })).toMatch(/do-not-contact list, so no message was sent/);
 
     await quiet(line);
     expect(telnyx.requestCount('POST', '/v2/calls')).toBe(0);
     expect(telnyx.requestCount('POST', '/v2/messages')).toBe(0);
     expect(telnyx.calls.size).toBe(0);
     expect(telnyx.messages).toEqual([]);
+  });
+});
+
+describe('telnyx e2e: ending a call on purpose', () => {
+  it('cancelling a mission hangs up its ringing call, and its retry policy never dials it again', async () => {
+    const line = await switchboardOnTelnyx();
+    const { h, telnyx } = line;
+    const to = '+12125550131';
+    telnyx.scriptCall(to, 'manual'); // rings until someone acts
+    const mission = await h.call('create_mission', { name: 'Book a table', instructions: 'Tell Nino’s we are coming.', steps: [{ step_id: 'call', description: 'Call Nino’s' }] });
+    const retry = { max_attempts: 3, interval_seconds: 0 };
+    const { call_id } = await h.call('initiate_call', notify(to, { mission_id: mission.mission_id, step_id: 'call', retry }));
+    const atTelnyx = await ringing(line, call_id, to);
+
+    await h.call('complete_mission', { mission_id: mission.mission_id, status: 'cancelled', summary: 'Plans changed.' });
+
+    const call = await outcome(h, call_id);
+    expect(call).toMatchObject({ status: 'canceled', error: { code: 'mission_ended' }, attempts: [{ attempt: 1, status: 'canceled', hangup_cause: 'originator_cancel' }] });
+    await quiet(line);
+    expect(atTelnyx.commands.map((c) => c.verb)).toEqual(['hangup']);
+    expect(dials(telnyx)).toHaveLength(1);
+  });
+
+  it('end_call on a ringing call with a retry policy cancels it for good', async () => {
+    const line = await switchboardOnTelnyx();
+    const { h, telnyx } = line;
+    const to = '+12125550132';
+    telnyx.scriptCall(to, 'manual');
+    const { call_id } = await h.call('initiate_call', notify(to, { retry: { max_attempts: 3, interval_seconds: 0 } }));
+    await ringing(line, call_id, to);
+
+    await h.call('end_call', { call_id });
+
+    expect(await outcome(h, call_id)).toMatchObject({ status: 'canceled', error: { code: 'ended_by_client' }, attempts: [{ status: 'canceled' }] });
+    await quiet(line);
+    expect(dials(telnyx)).toHaveLength(1);
+  });
+
+  it('adding a number to do-not-contact hangs up the call in progress to it', async () => {
+    const line = await switchboardOnTelnyx();
+    const { h, telnyx } = line;
+    const to = '+12125550133';
+    telnyx.scriptCall(to, 'manual');
+    const { call_id } = await h.call('initiate_call', notify(to, { amd: 'detect', retry: { max_attempts: 3, interval_seconds: 0 } }));
+    const atTelnyx = await ringing(line, call_id, to);
+    await telnyx.emitCallEvent(atTelnyx, 'call.answered'); // talking; Switchboard waits for the machine detection
+    await until(async () => (await status(h, call_id)) === 'in_progress', 'the call to be answered');
+
+    await h.call('add_do_not_contact', { number: to, reason: 'Asked us never to call again' });
+
+    expect(await outcome(h, call_id)).toMatchObject({ status: 'completed', error: { code: 'do_not_contact' }, attempts: [{ status: 'completed' }] });
+    await quiet(line);
+    expect(atTelnyx.commands.map((c) => c.verb)).toEqual(['hangup']);
+    expect(atTelnyx.alive).toBe(false);
+    expect(dials(telnyx)).toHaveLength(1);
+  });
+
+  it('an inbound STOP from someone we are calling hangs up that call', async () => {
+    const line = await switchboardOnTelnyx();
+    const { h, telnyx } = line;
+    telnyx.scriptCall(FRIEND, 'manual');
+    const { call_id } = await h.call('initiate_call', notify(FRIEND, { retry: { max_attempts: 2, interval_seconds: 0 } }));
+    const atTelnyx = await ringing(line, call_id, FRIEND);
+
+    expect(await telnyx.inboundSms(FRIEND, OUR_NUMBER, 'STOP')).toBe(200);
+
+    expect(await outcome(h, call_id)).toMatchObject({ status: 'canceled', error: { code: 'do_not_contact' } });
+    await quiet(line);
+    expect(atTelnyx.commands.map((c) => c.verb)).toEqual(['hangup']);
+    expect(dials(telnyx)).toHaveLength(1);
+  });
+});
+
+describe('telnyx e2e: texts from senders that are not phone numbers', () => {
+  it.each([['a short code', '72975'], ['an alphanumeric sender', 'NINOS']])('a STOP from %s is kept as an inbound message and blocks nobody', async (_what, sender) => {
+    const { h, telnyx } = await switchboardOnTelnyx();
+    expect(await telnyx.inboundSms(sender, OUR_NUMBER, 'STOP')).toBe(200);
+
+    const { messages } = await h.call('list_messages', { direction: 'inbound' });
+    expect(messages).toEqual([expect.objectContaining({ from: sender, to: OUR_NUMBER, body: 'STOP', status: 'received' })]);
+    expect((await h.call('list_do_not_contact', {})).entries).toEqual([]);
   });
 });

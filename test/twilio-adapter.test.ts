@@ -35,6 +35,7 @@ class FakeDomain implements ProviderContext {
   readonly logs: { level: number; msg: string }[] = [];
   readonly log = pino({ level: 'debug' }, { write: (line: string) => void this.logs.push(JSON.parse(line)) });
   policy: (from: string | null) => InboundDecision = () => ({ accept: false, reason: 'inbound calls are disabled' });
+  readonly inboundGreeting = 'You have reached the fake domain.';
 
   constructor(readonly config: ProviderContext['config']) {}
 

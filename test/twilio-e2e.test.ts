@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TwilioEmulator, type Callee, type EmulatedCall } from './fakes/twilio-emulator.js';
-import { AI_DISCLOSURE } from '../src/voice/disclosure.js';
+import { AI_DISCLOSURE, INBOUND_DISCLOSURE } from '../src/voice/disclosure.js';
 import { freePort, startHarness, until, type Harness } from './helpers.js';
 
 /**
@@ -309,6 +310,33 @@ describe('Twilio webhooks: authenticated, idempotent, order-proof', () => {
     expect(call.transcript).toHaveLength(1);
   });
 
+  it('a captured, validly signed webhook replayed with a fresh idempotency token still changes nothing', async () => {
+    const p = await switchboardOnTwilio();
+    const call = await callAndWait(p, notify(ALICE, { amd: 'detect' }));
+    const sms = await p.twilio.inboundSms(ALICE, OUR_NUMBER, 'On my way');
+
+    for (const webhook of [...p.twilio.webhooks, sms]) {
+      for (let i = 0; i < 3; i++) {
+        const again = await p.twilio.replay({ ...webhook, headers: { ...webhook.headers, 'i-twilio-idempotency-token': randomUUID() } });
+        expect(again.status).toBe(200);
+      }
+    }
+
+    expect(await p.h.call('get_call', { call_id: call.call_id })).toEqual(call);
+    expect(call.transcript).toHaveLength(1);
+    expect((await p.h.call('list_messages', { direction: 'inbound' })).messages).toHaveLength(1);
+  });
+
+  it.each([['a short code', '72975'], ['an alphanumeric sender', 'ACMEBANK']])('a STOP from %s is kept as an inbound message and blocks nobody', async (_what, sender) => {
+    const p = await switchboardOnTwilio();
+    const sid = `SM${'7'.repeat(32)}`;
+    const response = await p.twilio.post(`${p.publicUrl}/webhooks/twilio/sms`, { AccountSid: ACCOUNT_SID, MessageSid: sid, SmsSid: sid, From: sender, To: OUR_NUMBER, Body: 'STOP' });
+
+    expect(response.status).toBe(200);
+    expect((await p.h.call('list_messages', { direction: 'inbound' })).messages).toEqual([expect.objectContaining({ from: sender, body: 'STOP', status: 'received' })]);
+    expect((await p.h.call('list_do_not_contact', {})).entries).toEqual([]);
+  });
+
   it('a replayed inbound SMS is recorded once', async () => {
     const p = await switchboardOnTwilio();
     const first = await p.twilio.inboundSms(ALICE, OUR_NUMBER, 'Running ten minutes late');
@@ -351,10 +379,10 @@ describe('inbound calls on Twilio: the policy decides before anyone is connected
       expect(calls).toEqual([]);
       return;
     }
-    expect(atTwilio).toMatchObject({ rejected: false, said: [GREETING], hungUp: true });
+    expect(atTwilio).toMatchObject({ rejected: false, said: [`${INBOUND_DISCLOSURE} ${GREETING}`], hungUp: true });
     expect(calls).toMatchObject([{ direction: 'inbound', to: OUR_NUMBER, from: caller === ANONYMOUS ? null : caller }]);
     const call = await p.h.call('get_call', { call_id: calls[0].call_id });
-    expect(call.transcript).toMatchObject([{ speaker: 'agent', text: GREETING }]);
+    expect(call.transcript).toMatchObject([{ speaker: 'agent', text: `${INBOUND_DISCLOSURE} ${GREETING}` }]);
   });
 });
 
@@ -405,10 +433,8 @@ describe('SMS on Twilio, through MCP', () => {
 
     expect((await p.h.call('list_do_not_contact', {})).entries).toMatchObject([{ number: ALICE, source: 'sms_stop' }]);
 
-    const call = await callAndWait(p, notify(ALICE));
-    expect(call).toMatchObject({ status: 'failed', error: { code: 'do_not_contact' }, attempts: [] });
-    const { message_id } = await p.h.call('schedule_sms', { to: ALICE, body: TABLE_READY });
-    expect(await messageSettles(p, message_id)).toMatchObject({ status: 'failed', error: { code: 'do_not_contact' } });
+    expect(await p.h.fail('initiate_call', notify(ALICE))).toMatch(/do-not-contact list, so no call was placed/);
+    expect(await p.h.fail('schedule_sms', { to: ALICE, body: TABLE_READY })).toMatch(/do-not-contact list, so no message was sent/);
 
     expect(creates(p)).toEqual([]);
     expect(p.twilio.calls.size).toBe(0);

@@ -5,6 +5,7 @@ import { newId } from '../ids.js';
 import type { Insights } from '../insights/insights.js';
 import { insightFields, validateInsightSchema, type InsightSchema } from '../insights/schema.js';
 import { fromJsonText, toJsonText } from '../json.js';
+import { LIMITS } from '../limits.js';
 import type { Logger } from '../log.js';
 import type { LinkedWork } from '../missions/linked-work.js';
 import { e164Message, isE164, senderNumber } from '../phone.js';
@@ -15,7 +16,7 @@ import { CarrierError, type AgentReport, type CallMode, type CallRef, type Carri
 import { iso, nowIso, parseScheduledAt } from '../time.js';
 import { withDisclosure } from '../voice/disclosure.js';
 import type { AgentPlan } from '../voice/engine.js';
-import { attemptMachine, callMachine, LIVE_STATUSES, RETRYABLE_ENDS, type AttemptStatus, type CallEnd, type CallStatus, type RetryableEnd } from './lifecycle.js';
+import { attemptMachine, callMachine, isLive, isWaiting, LIVE_SQL, OPEN_SQL, RETRYABLE_ENDS, type AttemptStatus, type CallEnd, type CallStatus, type EndReason, type RetryableEnd } from './lifecycle.js';
 
 export type InitiateCallInput = {
   to: string;
@@ -80,7 +81,7 @@ export class Calls extends CallRecords {
     const schemaValue = input.insight_schema ?? assistant?.insight_schema ?? undefined;
     const schema = schemaValue === undefined ? undefined : validateInsightSchema(schemaValue);
     const amd = input.amd ?? assistant?.amd ?? 'off';
-    const metadata = input.metadata === undefined ? null : toJsonText(input.metadata, 'metadata');
+    const metadata = input.metadata === undefined ? null : toJsonText(input.metadata, 'metadata', LIMITS.metadata);
     if (input.step_id !== undefined && input.mission_id === undefined) throw new UserError('`step_id` needs `mission_id` too.');
 
     return this.store.tx(() => {
@@ -88,6 +89,7 @@ export class Calls extends CallRecords {
         const existing = this.store.sql('SELECT id FROM calls WHERE idempotency_key = ?').get(input.idempotency_key) as { id: string } | undefined;
         if (existing) return { call: this.get(existing.id), created: false };
       }
+      if (this.deps.doNotContact.has(input.to)) throw new UserError(`${input.to} is on the do-not-contact list, so no call was placed.`);
       const missionId = input.mission_id === undefined ? null : linkedWork.resolveTarget(input.mission_id, input.step_id);
       const missionSchema = missionId && !schema ? linkedWork.missionInsightSchema(missionId) : undefined;
       const id = newId('call');
@@ -133,42 +135,50 @@ export class Calls extends CallRecords {
         `The carrier refused the call${first.error_code ? ` (code ${first.error_code})` : ''}: ${first.error_message ?? 'no reason given'}. Call ${callId} ended failed; get_call has the details.`,
       );
     }
+    // Refused before it reached the carrier (the number was blocked in the meantime): as much a refusal.
+    if (call.status === 'failed' && !first && call.error) throw new UserError(`${call.error.message} Call ${callId} ended failed.`);
     return call;
   }
 
-  /** Cancels a call that has not been dialed, or hangs up a live one. Ending an ended call changes nothing. */
+  /** `end_call`: cancels a call that has not been dialed, or hangs up a live one. Ending an ended call changes nothing. */
   end(callId: string): Call {
-    const row = this.row(callId);
-    if (row.status === 'scheduled' || row.status === 'queued') {
-      this.store.tx(() => {
-        this.deps.scheduler.cancel(callId);
-        this.finishCall(this.row(callId), 'canceled', { code: 'canceled_by_client', message: 'Canceled with end_call before it was dialed.' });
-      });
-    } else if (LIVE_STATUSES.includes(row.status)) {
-      // Remembered so the carrier's report of the hangup ends the call as the client meant: no retry, canceled if unanswered.
-      this.store.tx(() => this.store.sql('UPDATE calls SET end_requested_at = coalesce(end_requested_at, ?) WHERE id = ?').run(nowIso(), callId));
-      const attempt = this.currentAttempt(callId);
-      if (attempt?.provider_call_id) void this.hangupQuietly(attempt.provider_call_id);
-    }
+    this.endOnPurpose(callId, 'client');
     return this.get(callId);
   }
 
-  /** Calls of a mission that has ended early: undialed ones are canceled, live ones hung up. Inside the mission's transaction. */
-  cancelForMission(missionId: string): void {
-    const rows = this.store.sql(`SELECT * FROM calls WHERE mission_id = ? AND status IN ('scheduled','queued','dialing','ringing','in_progress')`).all(missionId) as CallRow[];
-    for (const row of rows) {
-      if (row.status === 'scheduled' || row.status === 'queued') {
-        this.deps.scheduler.cancel(row.id);
-        this.finishCall(row, 'canceled', { code: 'mission_ended', message: 'Canceled because its mission ended.' });
-      } else {
-        const providerCallId = this.currentAttempt(row.id)?.provider_call_id;
-        if (providerCallId) setImmediate(() => void this.hangupQuietly(providerCallId));
+  /**
+   * The one path for ending a call on purpose (the client, its mission ending, its number blocked): undialed work
+   * is canceled; a live call is marked so its end is never retried, then hung up once that mark is committed.
+   */
+  endOnPurpose(callId: string, reason: EndReason): void {
+    this.store.tx(() => {
+      const row = this.row(callId);
+      if (isWaiting(row.status)) {
+        this.deps.scheduler.cancel(callId);
+        this.finishCall(row, 'canceled', END_REASONS[reason]);
+      } else if (isLive(row.status)) {
+        this.store.sql('UPDATE calls SET end_requested_at = coalesce(end_requested_at, ?), end_reason = coalesce(end_reason, ?) WHERE id = ?').run(nowIso(), reason, callId);
+        const providerCallId = this.currentAttempt(callId)?.provider_call_id;
+        // Without the carrier's id yet, the hangup follows as soon as the dial response brings it (see dispatch).
+        if (providerCallId) this.store.afterCommit(() => void this.hangupQuietly(providerCallId));
       }
-    }
+    });
+  }
+
+  /** Every call of a mission that ended (cancelled or failed by the client) stops: none is dialed again. */
+  endForMission(missionId: string): void {
+    const ids = this.store.sql(`SELECT id FROM calls WHERE mission_id = ? AND status IN (${OPEN_SQL})`).all(missionId) as { id: string }[];
+    for (const { id } of ids) this.endOnPurpose(id, 'mission_ended');
+  }
+
+  /** A number went on the do-not-contact list: its live calls are hung up now (scheduled ones are refused at dispatch). */
+  endForNumber(number: string): void {
+    const ids = this.store.sql(`SELECT id FROM calls WHERE to_number = ? AND status IN (${LIVE_SQL})`).all(number) as { id: string }[];
+    for (const { id } of ids) this.endOnPurpose(id, 'do_not_contact');
   }
 
   liveCount(): number {
-    return (this.store.sql(`SELECT count(*) AS n FROM calls WHERE status IN ('dialing','ringing','in_progress')`).get() as { n: number }).n;
+    return (this.store.sql(`SELECT count(*) AS n FROM calls WHERE status IN (${LIVE_SQL})`).get() as { n: number }).n;
   }
 
   /** A due call must wait for a line. */
@@ -185,7 +195,7 @@ export class Calls extends CallRecords {
     const request = this.store.tx(() => {
       if (!scheduler.claim(item.id)) return null;
       const row = this.row(item.ref_id);
-      if (row.status !== 'scheduled' && row.status !== 'queued') return null;
+      if (!isWaiting(row.status)) return null;
       if (doNotContact.has(row.to_number)) {
         this.finishCall(row, 'failed', { code: 'do_not_contact', message: `${row.to_number} is on the do-not-contact list; the call was not placed.` });
         return null;
@@ -217,6 +227,8 @@ export class Calls extends CallRecords {
           this.store
             .sql('UPDATE call_attempts SET provider_call_id = ? WHERE call_id = ? AND attempt = ? AND provider_call_id IS NULL')
             .run(providerCallId, request.callId, request.attempt);
+          // Ended on purpose while the carrier was still taking the dial.
+          if (this.row(request.callId).end_requested_at) this.store.afterCommit(() => void this.hangupQuietly(providerCallId));
           this.announce(request.callId);
         }),
       (err: unknown) => {
@@ -338,7 +350,7 @@ export class Calls extends CallRecords {
    */
   recoverAfterRestart(): number {
     const stale = this.store
-      .sql(`SELECT a.* FROM call_attempts a JOIN calls c ON c.id = a.call_id WHERE a.status IN ('dialing','ringing','in_progress')`)
+      .sql(`SELECT a.* FROM call_attempts a JOIN calls c ON c.id = a.call_id WHERE a.status IN (${LIVE_SQL})`)
       .all() as AttemptRow[];
     let ended = 0;
     this.store.tx(() => {
@@ -361,7 +373,8 @@ export class Calls extends CallRecords {
     const callId = 'call_id' in ref ? ref.call_id : ref.callId;
     const attempt = this.store.sql('SELECT * FROM call_attempts WHERE call_id = ? AND attempt = ?').get(callId, ref.attempt) as AttemptRow | undefined;
     if (!attempt) return;
-    if (this.row(callId).end_requested_at) {
+    const endedOnPurpose = this.row(callId).end_reason;
+    if (endedOnPurpose) {
       allowRetry = false;
       if (!attempt.answered_at && status !== 'failed') status = 'canceled';
     }
@@ -381,7 +394,11 @@ export class Calls extends CallRecords {
       this.moveCall(row, 'scheduled', { scheduled_at: iso(dueMs) });
       this.deps.scheduler.enqueue('call', callId, dueMs);
     } else {
-      const error = detail.message || detail.code ? { code: detail.code ?? null, message: detail.message ?? describeEnd(status, detail) } : null;
+      const error = endedOnPurpose
+        ? END_REASONS[endedOnPurpose]
+        : detail.message || detail.code
+          ? { code: detail.code ?? null, message: detail.message ?? describeEnd(status, detail) }
+          : null;
       this.finishCall(row, status, error, at);
     }
     this.deps.scheduler.wake();
@@ -427,6 +444,13 @@ export class Calls extends CallRecords {
     }
   }
 }
+
+/** Why a call was ended on purpose, as get_call shows it. */
+const END_REASONS: Record<EndReason, { code: string; message: string }> = {
+  client: { code: 'ended_by_client', message: 'Ended on request (end_call); not retried.' },
+  mission_ended: { code: 'mission_ended', message: 'Ended because its mission ended; not retried.' },
+  do_not_contact: { code: 'do_not_contact', message: 'Ended because the number was put on the do-not-contact list; not retried.' },
+};
 
 const toJsonOrNull = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
 

@@ -1,34 +1,48 @@
 import { StateMachine } from '../state-machine.js';
+import { sqlList } from '../store/sql.js';
 
-export const CALL_STATUSES = [
-  'scheduled', 'queued', 'dialing', 'ringing', 'in_progress',
-  'completed', 'busy', 'no_answer', 'voicemail', 'failed', 'canceled',
-] as const;
+export const CALL_ENDS = ['completed', 'busy', 'no_answer', 'voicemail', 'failed', 'canceled'] as const;
+export type CallEnd = (typeof CALL_ENDS)[number];
+/** Not dialed yet: waiting for its time, or for a free line. */
+export const WAITING_STATUSES = ['scheduled', 'queued'] as const;
+/** At the carrier: an attempt is in flight. */
+export const LIVE_STATUSES = ['dialing', 'ringing', 'in_progress'] as const;
+export const CALL_STATUSES = [...WAITING_STATUSES, ...LIVE_STATUSES, ...CALL_ENDS] as const;
 export type CallStatus = (typeof CALL_STATUSES)[number];
-export type CallEnd = 'completed' | 'busy' | 'no_answer' | 'voicemail' | 'failed' | 'canceled';
-const ENDS: CallEnd[] = ['completed', 'busy', 'no_answer', 'voicemail', 'failed', 'canceled'];
-const FINAL = Object.fromEntries(ENDS.map((end) => [end, []])) as unknown as Record<CallEnd, []>;
+export type LiveStatus = (typeof LIVE_STATUSES)[number];
+
+const FINAL = Object.fromEntries(CALL_ENDS.map((end) => [end, []])) as unknown as Record<CallEnd, []>;
 
 /** A call as the client sees it. A live attempt may fall back to `scheduled` when its retry policy re-queues it. */
 export const callMachine = new StateMachine<CallStatus>('call', {
   scheduled: ['queued', 'dialing', 'failed', 'canceled'],
   queued: ['dialing', 'failed', 'canceled'],
-  dialing: ['ringing', 'in_progress', 'scheduled', ...ENDS],
-  ringing: ['in_progress', 'scheduled', ...ENDS],
-  in_progress: ['scheduled', ...ENDS],
+  dialing: ['ringing', 'in_progress', 'scheduled', ...CALL_ENDS],
+  ringing: ['in_progress', 'scheduled', ...CALL_ENDS],
+  in_progress: ['scheduled', ...CALL_ENDS],
   ...FINAL,
 });
 
-export type AttemptStatus = 'dialing' | 'ringing' | 'in_progress' | CallEnd;
+export type AttemptStatus = LiveStatus | CallEnd;
 
 /** One try at the carrier. Late or repeated carrier callbacks that would move it backwards are ignored. */
 export const attemptMachine = new StateMachine<AttemptStatus>('call attempt', {
-  dialing: ['ringing', 'in_progress', ...ENDS],
-  ringing: ['in_progress', ...ENDS],
-  in_progress: ENDS,
+  dialing: ['ringing', 'in_progress', ...CALL_ENDS],
+  ringing: ['in_progress', ...CALL_ENDS],
+  in_progress: CALL_ENDS,
   ...FINAL,
 });
 
-export const LIVE_STATUSES: readonly CallStatus[] = ['dialing', 'ringing', 'in_progress'];
-export const RETRYABLE_ENDS = ['busy', 'no_answer', 'failed'] as const;
+export const RETRYABLE_ENDS = ['busy', 'no_answer', 'failed'] as const satisfies readonly CallEnd[];
 export type RetryableEnd = (typeof RETRYABLE_ENDS)[number];
+
+/** Why a call was ended on purpose; such an end is never retried. */
+export type EndReason = 'client' | 'mission_ended' | 'do_not_contact';
+
+export const isLive = (status: CallStatus): status is LiveStatus => (LIVE_STATUSES as readonly string[]).includes(status);
+export const isWaiting = (status: CallStatus): boolean => (WAITING_STATUSES as readonly string[]).includes(status);
+
+/** For SQL `IN (…)` clauses, derived from the lists above. */
+export const LIVE_SQL = sqlList(LIVE_STATUSES);
+export const OPEN_SQL = sqlList([...WAITING_STATUSES, ...LIVE_STATUSES]);
+export const ENDED_SQL = sqlList(CALL_ENDS);

@@ -4,7 +4,7 @@ import type { Insights } from '../insights/insights.js';
 import { fromJsonText } from '../json.js';
 import type { Store } from '../store/store.js';
 import type { CallMode, CallRef } from '../telephony/provider.js';
-import type { AttemptStatus, CallStatus, RetryableEnd } from './lifecycle.js';
+import type { AttemptStatus, CallStatus, EndReason, RetryableEnd } from './lifecycle.js';
 
 export type RetryPolicy = { max_attempts: number; interval_seconds: number; on: RetryableEnd[] };
 
@@ -78,6 +78,7 @@ export type CallRow = {
   answered_at: string | null;
   ended_at: string | null;
   end_requested_at: string | null;
+  end_reason: EndReason | null;
   created_at: string;
   updated_at: string;
 };

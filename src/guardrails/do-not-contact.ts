@@ -28,11 +28,13 @@ export class DoNotContact {
     return this.store.sql('SELECT number, reason, source, created_at FROM do_not_contact ORDER BY created_at, number').all() as DoNotContactEntry[];
   }
 
+  /** Blocks a number from now on; its live calls are hung up in the same transaction (see the `contact.blocked` handlers). */
   add(number: string, reason: string, source: DoNotContactEntry['source'] = 'client'): DoNotContactEntry {
     if (!isE164(number)) throw new UserError(e164Message('number', number));
-    this.store.tx(() =>
-      this.store.sql('INSERT INTO do_not_contact (number, reason, source, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (number) DO NOTHING').run(number, reason, source, nowIso()),
-    );
+    this.store.tx(() => {
+      this.store.sql('INSERT INTO do_not_contact (number, reason, source, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (number) DO NOTHING').run(number, reason, source, nowIso());
+      this.store.events.emit({ type: 'contact.blocked', number });
+    });
     return this.store.sql('SELECT number, reason, source, created_at FROM do_not_contact WHERE number = ?').get(number) as DoNotContactEntry;
   }
 

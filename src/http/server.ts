@@ -14,12 +14,27 @@ export type SidecarOptions = {
   log: Logger;
   routes: readonly WebhookRoute[];
   health: () => Record<string, unknown>;
+  limits?: Partial<ConnectionLimits>;
+};
+
+/** How long a client may take and how many may connect, so slow or idle connections cannot pile up. */
+export type ConnectionLimits = { headersTimeoutMs: number; requestTimeoutMs: number; idleTimeoutMs: number; maxConnections: number };
+
+const DEFAULT_LIMITS: ConnectionLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  // Longer than carriers' own keep-alive, so they never send on a socket we are closing.
+  idleTimeoutMs: 65_000,
+  maxConnections: 1_000,
 };
 
 /** The HTTP listener beside the MCP server: health, carrier webhooks (and later media and dashboard). */
 export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   const table = new Map(opts.routes.map((r) => [`${r.method} ${r.path}`, r]));
-  const server = createServer((req, res) => {
+  const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  // The timeouts are enforced by a sweep; by default it runs every 30 s, far coarser than they are.
+  const sweepMs = Math.max(10, Math.min(1000, limits.headersTimeoutMs / 2));
+  const server = createServer({ headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs, connectionsCheckingInterval: sweepMs }, (req, res) => {
     handle(req, res).catch((err) => {
       opts.log.error({ err, path: req.url }, 'sidecar request failed');
       if (!res.headersSent) send(res, 500, 'application/json', JSON.stringify({ error: 'internal error' }));
@@ -40,7 +55,8 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     send(res, out.status, out.contentType ?? 'text/plain', out.body ?? '');
   }
 
-  server.keepAliveTimeout = 65_000;
+  server.keepAliveTimeout = limits.idleTimeoutMs;
+  server.maxConnections = limits.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => {

@@ -63,6 +63,7 @@ export class Messages {
         const existing = this.store.sql('SELECT id FROM messages WHERE idempotency_key = ?').get(input.idempotency_key) as { id: string } | undefined;
         if (existing) return { message: this.get(existing.id), created: false };
       }
+      if (this.deps.doNotContact.has(input.to)) throw new UserError(`${input.to} is on the do-not-contact list, so no message was sent.`);
       const missionId = input.mission_id === undefined ? null : linkedWork.resolveTarget(input.mission_id, input.step_id);
       const id = newId('sms');
       const now = nowIso();
@@ -90,7 +91,8 @@ export class Messages {
       timeoutMs,
     );
     const message = this.get(messageId);
-    if (message.status === 'failed' && message.error?.code !== 'do_not_contact' && accepted().provider_message_id === null) {
+    if (message.status === 'failed' && message.error?.code === 'do_not_contact') throw new UserError(`${message.error.message} Message ${messageId} ended failed.`);
+    if (message.status === 'failed' && accepted().provider_message_id === null) {
       throw new UserError(
         `The carrier refused the message${message.error?.code ? ` (code ${message.error.code})` : ''}: ${message.error?.message ?? 'no reason given'}. Message ${messageId} ended failed; list_messages shows it.`,
       );
@@ -184,8 +186,8 @@ export class Messages {
     });
   }
 
-  /** Cancels a mission's unsent messages, inside the mission's transaction. */
-  cancelForMission(missionId: string): void {
+  /** Cancels a mission's unsent messages, inside the transaction that ended the mission. */
+  endForMission(missionId: string): void {
     const rows = this.store.sql(`SELECT ${COLUMNS} FROM messages WHERE mission_id = ? AND status = 'scheduled'`).all(missionId) as Row[];
     for (const row of rows) {
       this.deps.scheduler.cancel(row.message_id);
@@ -203,7 +205,8 @@ export class Messages {
          VALUES (?, 'inbound', ?, ?, ?, 'received', ?, ?, ?, ?, ?, ?)`,
       )
       .run(id, event.to, event.from, event.body, provider.name, event.providerMessageId, event.at, event.at, event.at, event.at);
-    const keyword = optOutKeyword(event.body);
+    // Short codes and alphanumeric senders cannot be called or texted back, so only phone numbers opt out.
+    const keyword = isE164(event.from) ? optOutKeyword(event.body) : null;
     if (keyword === 'stop') doNotContact.add(event.from, `Replied "${event.body.trim()}" by SMS`, 'sms_stop');
     if (keyword === 'start') doNotContact.remove(event.from, 'sms_stop');
     this.announce(id, null);

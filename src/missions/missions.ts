@@ -3,6 +3,7 @@ import { newId } from '../ids.js';
 import { validateInsightSchema, type InsightSchema } from '../insights/schema.js';
 import { fromJsonText, toJsonText } from '../json.js';
 import type { Store } from '../store/store.js';
+import { capText, LIMITS } from '../limits.js';
 import { nowIso } from '../time.js';
 import { missionMachine, missionOutcome, stepMachine, type MissionStatus, type StepStatus } from './lifecycle.js';
 import { uniqueSlug } from './slug.js';
@@ -76,14 +77,12 @@ export const STEP_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
  * move (step start/finish from linked work, mission end) is written as an event in that same transaction.
  */
 export class Missions {
-  /** Called inside the transaction that ends a mission early, to cancel its not-yet-dispatched work. */
-  cancelPendingWork: (missionId: string) => void = () => {};
-
   constructor(private readonly store: Store) {}
 
   create(input: CreateMissionInput): { mission: Mission; created: boolean } {
-    const name = input.name.trim();
-    const instructions = input.instructions.trim();
+    const name = capText('name', input.name.trim(), LIMITS.name);
+    const instructions = capText('instructions', input.instructions.trim(), LIMITS.instructions);
+    if (input.request !== undefined) capText('request', input.request, LIMITS.request);
     if (!name) throw new UserError('`name` must not be empty; give the mission a short human name like "Find roofers".');
     if (!instructions) throw new UserError('`instructions` must not be empty; say what the mission should achieve.');
     const steps = input.steps ?? [];
@@ -94,6 +93,7 @@ export class Missions {
       }
       if (seen.has(s.step_id)) throw new UserError(`step_id ${JSON.stringify(s.step_id)} appears twice; every step needs its own id.`);
       if (!s.description.trim()) throw new UserError(`step ${JSON.stringify(s.step_id)} needs a non-empty description.`);
+      capText(`steps[${steps.indexOf(s)}].description`, s.description, LIMITS.stepDescription);
       seen.add(s.step_id);
     }
     const schema = input.insight_schema === undefined ? undefined : validateInsightSchema(input.insight_schema);
@@ -188,7 +188,8 @@ export class Missions {
 
   complete(ref: string, status: Exclude<MissionStatus, 'active'>, summary: string, result?: unknown): Mission {
     if (!summary.trim()) throw new UserError('`summary` must not be empty; say in a sentence how the mission ended.');
-    const resultText = result === undefined ? null : toJsonText(result, 'result');
+    capText('summary', summary, LIMITS.summary);
+    const resultText = result === undefined ? null : toJsonText(result, 'result', LIMITS.result);
     return this.store.tx(() => {
       const id = this.resolveId(ref);
       const mission = this.get(id);
@@ -200,7 +201,6 @@ export class Missions {
         );
       }
       for (const s of open) this.moveStep(id, s.step_id, 'skipped', `mission ${status}`, 'switchboard', false);
-      this.cancelPendingWork(id);
       this.finish(id, status, summary.trim(), resultText, 'client');
       return this.get(id);
     });
@@ -219,7 +219,8 @@ export class Missions {
 
   saveMemory(ref: string, key: string, value: unknown, mode: 'set' | 'append' = 'set'): { key: string; value: unknown; updated_at: string } {
     if (!key.trim()) throw new UserError('`key` must not be empty.');
-    const text = toJsonText(value, 'value');
+    capText('key', key, LIMITS.memoryKey);
+    const text = toJsonText(value, 'value', LIMITS.memoryValue);
     return this.store.tx(() => {
       const id = this.resolveId(ref);
       const now = nowIso();
@@ -228,6 +229,9 @@ export class Missions {
         const row = this.store.sql('SELECT value FROM memory WHERE mission_id = ? AND key = ?').get(id, key) as { value: string } | undefined;
         const prior = row ? JSON.parse(row.value) : [];
         stored = JSON.stringify([...(Array.isArray(prior) ? prior : [prior]), JSON.parse(text)]);
+        if (Buffer.byteLength(stored) > LIMITS.memoryValue) {
+          throw new UserError(`appending would make memory \`${key}\` larger than ${LIMITS.memoryValue.toLocaleString('en')} bytes as JSON; save a summary under it with mode "set", or use a new key.`);
+        }
       }
       this.store
         .sql(
@@ -307,13 +311,15 @@ export class Missions {
       .sql('UPDATE missions SET status = ?, summary = ?, result = coalesce(?, result), ended_at = ?, updated_at = ? WHERE id = ?')
       .run(status, summary, result, now, now, missionId);
     this.appendEvent(missionId, { type: 'mission_ended', summary: `Mission ${status}: ${summary}`, payload: { status }, source });
+    // Its calls and messages still waiting or live stop, in this same transaction.
+    this.store.events.emit({ type: 'mission.ended', missionId });
   }
 
   private appendEvent(
     missionId: string,
     e: { type: string; summary: string; step_id?: string; payload?: unknown; source: EventSource },
   ): number {
-    const payload = e.payload === undefined ? null : toJsonText(e.payload, 'payload');
+    const payload = e.payload === undefined ? null : toJsonText(e.payload, 'payload', LIMITS.payload);
     const info = this.store
       .sql('INSERT INTO events (mission_id, step_id, type, summary, payload, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(missionId, e.step_id ?? null, e.type.trim(), e.summary.trim(), payload, e.source, nowIso());

@@ -8,13 +8,19 @@ export type WorkItem = { id: number; kind: WorkKind; ref_id: string; due_ms: num
 export type SchedulerOptions = {
   maxConcurrentCalls: number;
   minCallSpacingMs: number;
-  /** Calls live at the carrier right now. */
-  liveCalls: () => number;
-  /** A due call must wait for a free line or for spacing. */
-  callWaiting: (callId: string) => void;
-  /** Starts the work. It must claim the item (`claim`) in the transaction that records the dispatch. */
-  dispatch: (item: WorkItem) => void;
   log: Logger;
+};
+
+/** Who carries out due work. `dispatch` must claim the item (`claim`) in the transaction that records the dispatch. */
+export type Workers = {
+  sms: { dispatch(item: WorkItem): void };
+  call: {
+    dispatch(item: WorkItem): void;
+    /** Calls live at the carrier right now. */
+    liveCount(): number;
+    /** A due call must wait for a free line or for spacing. */
+    markWaiting(callId: string): void;
+  };
 };
 
 const BATCH = 500;
@@ -30,13 +36,16 @@ export class Scheduler {
   private lastCallStart = 0;
   private running = false;
   private stopped = true;
+  private workers: Workers | undefined;
 
   constructor(
     private readonly store: Store,
     private readonly opts: SchedulerOptions,
   ) {}
 
-  start(): void {
+  /** Starts dispatching due work to `workers`; work enqueued before this waits for it. */
+  start(workers: Workers): void {
+    this.workers = workers;
     this.stopped = false;
     this.wake();
   }
@@ -70,7 +79,7 @@ export class Scheduler {
   }
 
   private arm(at: number): void {
-    if (this.stopped || at >= this.armedFor) return;
+    if (this.stopped || !this.workers || at >= this.armedFor) return;
     clearTimeout(this.timer);
     this.armedFor = at;
     const delay = Math.min(Math.max(0, at - Date.now()), MAX_TIMER_MS);
@@ -96,6 +105,7 @@ export class Scheduler {
 
   /** Dispatches everything due that limits allow; returns when to look next. */
   private dispatchDue(): number {
+    const workers = this.workers!;
     const now = Date.now();
     const dueOf = (kind: WorkKind, limit: number) =>
       this.store
@@ -103,17 +113,17 @@ export class Scheduler {
         .all(kind, now, limit) as WorkItem[];
 
     const sms = dueOf('sms', BATCH);
-    for (const item of sms) this.opts.dispatch(item);
+    for (const item of sms) workers.sms.dispatch(item);
 
     const { maxConcurrentCalls, minCallSpacingMs } = this.opts;
-    const free = maxConcurrentCalls - this.opts.liveCalls();
+    const free = maxConcurrentCalls - workers.call.liveCount();
     const spacedAt = this.lastCallStart + minCallSpacingMs;
     let next = Infinity;
     let calls: WorkItem[] = [];
     if (free > 0 && now >= spacedAt) {
       // With spacing, only one call may start per window.
       calls = dueOf('call', Math.min(free, minCallSpacingMs > 0 ? 1 : BATCH));
-      for (const item of calls) this.opts.dispatch(item);
+      for (const item of calls) workers.call.dispatch(item);
       if (calls.length > 0) this.lastCallStart = now;
     }
     const waiting = this.store
@@ -122,7 +132,7 @@ export class Scheduler {
          WHERE w.state = 'pending' AND w.kind = 'call' AND w.due_ms <= ? AND c.status = 'scheduled' LIMIT ?`,
       )
       .all(now, BATCH) as { ref_id: string }[];
-    for (const w of waiting) this.opts.callWaiting(w.ref_id);
+    for (const w of waiting) workers.call.markWaiting(w.ref_id);
     // Calls still due: a full house is woken by a call ending, spacing by the timer.
     const moreDue = dueOf('call', 1).length > 0;
     if (moreDue && free - calls.length > 0) next = Math.max(this.lastCallStart + minCallSpacingMs, now);

@@ -19,13 +19,21 @@ export function openStore(dataDir: string | ':memory:'): Db {
     path = join(dataDir, 'switchboard.db');
   }
   const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
-  // Checkpoints run on a timer (Store.startCheckpoints); this is only the backstop under sustained load.
-  db.pragma('wal_autocheckpoint = 10000');
-  migrate(db);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    // Checkpoints run on a timer (Store.startCheckpoints); this is only the backstop under sustained load.
+    db.pragma('wal_autocheckpoint = 10000');
+    migrate(db);
+    // Reading works on a read-only file; the first write would fail much later, after the listener is up.
+    if (path !== ':memory:') db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  } catch (err) {
+    db.close();
+    if ((err as { code?: string }).code !== 'SQLITE_READONLY') throw err;
+    throw new StoreError(`${path} is read-only (${(err as Error).message}); make it and its folder writable by the user running switchboard, or point SWITCHBOARD_DATA_DIR elsewhere.`);
+  }
   return db;
 }
 

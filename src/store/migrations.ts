@@ -195,4 +195,12 @@ CREATE TABLE do_not_contact (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'why a call was ended on purpose; live calls by number',
+    sql: `
+ALTER TABLE calls ADD COLUMN end_reason TEXT;
+CREATE INDEX calls_to_status ON calls(to_number, status);
+`,
+  },
 ];

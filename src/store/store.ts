@@ -1,14 +1,31 @@
 import type { Statement } from 'better-sqlite3';
 import type { Change, Changes } from '../changes.js';
+import { UserError } from '../errors.js';
+import type { Logger } from '../log.js';
 import type { Db } from './database.js';
+import { DomainEvents } from './domain-events.js';
+
+/** SQLite could not grow the database: the disk (or its quota) is full. Nothing of the failed change was kept. */
+export class DiskFullError extends UserError {
+  override name = 'DiskFullError';
+  constructor() {
+    super('The disk holding the Switchboard database is full, so nothing was changed. Free some space and try again; everything already stored is intact.');
+  }
+}
+
+const isDiskFull = (err: unknown): boolean => (err as { code?: unknown })?.code === 'SQLITE_FULL';
 
 /**
- * The database plus the rule "persist, then announce": changes announced inside a
- * transaction are published only after the outermost transaction commits, and dropped on rollback.
+ * The database plus the rule "persist, then announce": changes announced inside a transaction are
+ * published only after the outermost transaction commits, and dropped on rollback. Work that must
+ * follow a commit (a hangup at the carrier) waits for it the same way.
  */
 export class Store {
+  /** Domain events, handled synchronously inside the transaction that raised them. */
+  readonly events = new DomainEvents();
   private readonly statements = new Map<string, Statement>();
   private queued: Change[] = [];
+  private afterCommitQueue: (() => void)[] = [];
   private checkpointTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -31,19 +48,45 @@ export class Store {
     if (this.db.inTransaction) return fn();
     let result: T;
     // Plain BEGIN/COMMIT on cached statements: db.transaction() builds a new wrapper on every call.
-    this.sql('BEGIN IMMEDIATE').run();
     try {
+      this.sql('BEGIN IMMEDIATE').run();
       result = fn();
       this.sql('COMMIT').run();
     } catch (err) {
       if (this.db.inTransaction) this.sql('ROLLBACK').run();
       this.queued = [];
-      throw err;
+      this.afterCommitQueue = [];
+      throw isDiskFull(err) ? new DiskFullError() : err;
     }
     const queued = this.queued;
+    const after = this.afterCommitQueue;
     this.queued = [];
+    this.afterCommitQueue = [];
     for (const change of queued) this.changes.publish(change);
+    for (const fn of after) fn();
     return result;
+  }
+
+  /**
+   * Runs `fn` inside the current transaction as a unit of its own: when it throws, what it wrote and
+   * announced is undone and the error is rethrown, while the enclosing transaction stays usable.
+   */
+  savepoint<T>(fn: () => T): T {
+    if (!this.db.inTransaction) return this.tx(fn);
+    const announced = this.queued.length;
+    const followUps = this.afterCommitQueue.length;
+    this.sql('SAVEPOINT unit').run();
+    try {
+      const result = fn();
+      this.sql('RELEASE unit').run();
+      return result;
+    } catch (err) {
+      this.sql('ROLLBACK TO unit').run();
+      this.sql('RELEASE unit').run();
+      this.queued.length = announced;
+      this.afterCommitQueue.length = followUps;
+      throw err;
+    }
   }
 
   announce(change: Change): void {
@@ -53,13 +96,29 @@ export class Store {
     else if (dup.kind === 'call' && change.kind === 'call') dup.transcript ||= change.transcript;
   }
 
+  /** Runs `fn` once the current transaction has committed (at once outside one); never after a rollback. */
+  afterCommit(fn: () => void): void {
+    if (this.db.inTransaction) this.afterCommitQueue.push(fn);
+    else fn();
+  }
+
   /**
    * Copies the WAL into the database once a second instead of every 1,000 pages inside some unlucky
-   * request: pages written many times between checkpoints are copied once.
+   * request: pages written many times between checkpoints are copied once. A failure (a full disk) is
+   * logged and tried again on the next tick; it must never take the process down.
    */
-  startCheckpoints(intervalMs = 1000): void {
+  startCheckpoints(log: Logger, intervalMs = 1000): void {
+    let failing = false;
     this.checkpointTimer ??= setInterval(() => {
-      if (this.db.open && !this.db.inTransaction) this.db.pragma('wal_checkpoint(PASSIVE)');
+      if (!this.db.open || this.db.inTransaction) return;
+      try {
+        this.db.pragma('wal_checkpoint(PASSIVE)');
+        if (failing) log.info('WAL checkpoints work again');
+        failing = false;
+      } catch (err) {
+        if (!failing) log.error({ err }, 'WAL checkpoint failed (is the disk full?); retrying every tick');
+        failing = true;
+      }
     }, intervalMs).unref();
   }
 

@@ -88,6 +88,8 @@ export type ProviderContext = {
   log: Logger;
   deliver(delivery: { eventKey: string; kind: string } | null, events: CarrierEvent[]): 'applied' | 'duplicate';
   decideInbound(from: string | null, to: string): InboundDecision;
+  /** What an accepted inbound call hears first: the AI disclosure, then the configured greeting. */
+  inboundGreeting: string;
   /** What an attempt was asked to do, for adapters that drive the call from webhooks (TwiML, Call Control). */
   lookupCall(ref: CallRef): LiveCallInfo | undefined;
   /** Runs the configured voice agent on an answered call over the line the carrier supplies; resolves when it is done. */

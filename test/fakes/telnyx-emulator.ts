@@ -138,6 +138,7 @@ export class TelnyxEmulator {
   /** Posts one call event by hand (out-of-order and forged-signature scenarios). Resolves with the HTTP status. */
   emitCallEvent(call: EmulatedCall, eventType: string, extra: Record<string, unknown> = {}, signing: Signing = 'valid'): Promise<number> {
     if (eventType === 'call.hangup') call.alive = false;
+    if (eventType === 'call.answered' && signing === 'valid') call.answered = true;
     return this.callEvent(call, eventType, extra, signing);
   }
 
@@ -263,7 +264,9 @@ export class TelnyxEmulator {
       case 'hangup':
         if (call.speaking) call.hangupWhileSpeaking = true;
         call.alive = false;
-        this.later(call.id, () => this.hangupEvent(call, 'normal_clearing', 'unspecified', call.direction === 'outgoing' ? 'caller' : 'callee'));
+        // Hanging up a call nobody answered cancels it, as on the real network (SIP 487 Request Terminated).
+        if (call.answered) this.later(call.id, () => this.hangupEvent(call, 'normal_clearing', 'unspecified', call.direction === 'outgoing' ? 'caller' : 'callee'));
+        else this.later(call.id, () => this.hangupEvent(call, 'originator_cancel', '487', 'caller'));
         return;
     }
   }

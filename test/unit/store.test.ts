@@ -59,7 +59,7 @@ describe('store', () => {
 
 describe('webhook inbox', () => {
   it('forgets deliveries older than two weeks, keeps recent ones', async () => {
-    const { pruneWebhookInbox } = await import('../../src/telephony/context.js');
+    const { pruneWebhookInbox } = await import('../../src/store/webhook-inbox.js');
     const store = new Store(openStore(':memory:'), new Changes());
     const insert = store.db.prepare('INSERT INTO webhook_inbox (provider, event_key, kind, received_at) VALUES (?, ?, ?, ?)');
     insert.run('telnyx', 'old', 'call.hangup', new Date(Date.now() - 15 * 86_400_000).toISOString());

@@ -42,7 +42,7 @@ export function createTelnyxProvider(ctx: ProviderContext, opts: TelnyxProviderO
     lookupCall: (ref: CallRef) => ctx.lookupCall(ref),
     decideInbound: (from: string | null, to: string) => ctx.decideInbound(from, to),
     greetings: new Map<string, string>(),
-    defaultGreeting: config.SWITCHBOARD_INBOUND_GREETING,
+    defaultGreeting: ctx.inboundGreeting,
   };
 
   function onEvent(event: TelnyxEvent): void {

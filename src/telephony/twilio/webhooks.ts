@@ -25,10 +25,11 @@ export function createTwilioWebhooks(ctx: ProviderContext, publicUrl: string): W
     log.warn('SWITCHBOARD_INSECURE_SKIP_WEBHOOK_VERIFY is on: Twilio webhook signatures are NOT checked, so anyone who can reach the sidecar can fake calls and messages. Never use this in production.');
   }
 
-  function deliver(req: WebhookRequest, kind: string, derivedKey: string, events: CarrierEvent[]): void {
+  // The key is built from signed parameters only (CallSid/MessageSid + status/sequence): the unsigned
+  // I-Twilio-Idempotency-Token header could be changed by anyone replaying a captured request.
+  function deliver(kind: string, signedKey: string, events: CarrierEvent[]): void {
     if (events.length === 0) return;
-    const token = header(req, 'i-twilio-idempotency-token');
-    const eventKey = token ? `twilio:token:${token}` : `twilio:${derivedKey}`;
+    const eventKey = `twilio:${signedKey}`;
     if (ctx.deliver({ eventKey, kind }, events) === 'duplicate') log.debug({ eventKey }, 'duplicate Twilio delivery ignored');
   }
 
@@ -45,7 +46,7 @@ export function createTwilioWebhooks(ctx: ProviderContext, publicUrl: string): W
       ...(answeredBy ? [{ ...ref, type: 'call.answered_by' as const, answeredBy: toAnsweredBy(answeredBy), at }] : []),
       ...agentLines(ref, verbs, at),
     ];
-    deliver(req, 'twilio.voice', `voice:${ref.providerCallId}:${p.AnsweredBy ?? '-'}`, events);
+    deliver('twilio.voice', `voice:${ref.providerCallId}:${p.AnsweredBy ?? '-'}`, events);
     return twimlResponse(renderVoiceTwiml(verbs));
   };
 
@@ -67,7 +68,7 @@ export function createTwilioWebhooks(ctx: ProviderContext, publicUrl: string): W
       { providerCallId, type: 'call.answered', at },
       ...agentLines({ providerCallId }, verbs, at),
     ];
-    deliver(req, 'twilio.voice', `voice:${providerCallId}:inbound`, events);
+    deliver('twilio.voice', `voice:${providerCallId}:inbound`, events);
     return twimlResponse(renderVoiceTwiml(verbs));
   }
 
@@ -78,10 +79,10 @@ export function createTwilioWebhooks(ctx: ProviderContext, publicUrl: string): W
 
   const status: Handler = (p, req) => {
     if (p.MessageSid && p.MessageStatus) {
-      deliver(req, 'twilio.sms-status', `sms-status:${p.MessageSid}:${p.MessageStatus}`, smsStatusEvents(p));
+      deliver('twilio.sms-status', `sms-status:${p.MessageSid}:${p.MessageStatus}`, smsStatusEvents(p));
     } else if (p.CallSid && p.CallStatus) {
       const events = callStatusEvents(p, callRef(req, p.CallSid));
-      deliver(req, 'twilio.call-status', `call-status:${p.CallSid}:${p.CallStatus}:${p.SequenceNumber ?? '-'}`, events);
+      deliver('twilio.call-status', `call-status:${p.CallSid}:${p.CallStatus}:${p.SequenceNumber ?? '-'}`, events);
     }
     return OK;
   };
@@ -89,7 +90,7 @@ export function createTwilioWebhooks(ctx: ProviderContext, publicUrl: string): W
   const sms: Handler = (p, req) => {
     const providerMessageId = p.MessageSid ?? p.SmsSid ?? '';
     const event: CarrierEvent = { type: 'sms.inbound', providerMessageId, from: p.From ?? '', to: p.To ?? '', body: p.Body ?? '', at: eventTime(p) };
-    deliver(req, 'twilio.sms', `sms:${providerMessageId}`, [event]);
+    deliver('twilio.sms', `sms:${providerMessageId}`, [event]);
     return twimlResponse(emptyMessagingTwiml());
   };
 
