@@ -1,24 +1,12 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { App } from '../../app.js';
+import { missionDetail } from '../../missions/detail.js';
 import { MISSION_STATUSES, STEP_STATUSES } from '../../missions/lifecycle.js';
 import { insightSchemaInput, Mission, MissionDetail, MissionEvent, MissionSummary, Step } from '../schemas.js';
 import { defineTool, READ_ONLY } from '../tool.js';
 
 const missionRef = z.string().min(1).describe('Mission id (msn_…) or its slug (find-roofers)');
-
-/** The full picture of a mission: what get_mission and the mission resource show. */
-export function missionDetail(app: App, ref: string): z.input<typeof MissionDetail> {
-  const mission = app.missions.get(ref);
-  const id = mission.mission_id;
-  return {
-    ...mission,
-    calls: app.calls.list({ mission_id: id, limit: 500 }),
-    messages: app.messages.list({ mission_id: id, limit: 500 }),
-    memory: app.missions.memory(id),
-    recent_events: app.missions.recentEvents(id),
-  };
-}
 
 export function registerMissionTools(server: McpServer, app: App): void {
   const { missions, log } = app;
