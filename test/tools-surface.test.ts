@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { README, renderToolTable, spliceReadme } from '../scripts/readme-tools.js';
+import { firstSentence, README, renderToolTable, spliceReadme } from '../scripts/readme-tools.js';
 import { startHarness } from './helpers.js';
 import { listTools } from './tool-list.js';
 
@@ -51,4 +51,11 @@ describe('the tool surface', () => {
     expect(spliceReadme(readme, renderToolTable(tools))).toBe(readme);
   });
 
+  it('documents each tool by its first sentence, read past abbreviations like "e.g."', () => {
+    expect(firstSentence('Start a mission (e.g. "call roofers"). Give it steps.')).toBe('Start a mission (e.g. "call roofers")');
+    expect(firstSentence('Pick one, i.e. the cheapest. Then call.')).toBe('Pick one, i.e. the cheapest');
+    expect(firstSentence('Costs 2.50 dollars. More.')).toBe('Costs 2.50 dollars');
+    expect(firstSentence('One sentence.')).toBe('One sentence');
+    expect(firstSentence('No full stop')).toBe('No full stop');
+  });
 });
