@@ -2,7 +2,7 @@ import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/serv
 import { SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from '../app.js';
 import { UserError } from '../errors.js';
-import { missionDetail } from './tools/missions.js';
+import { missionDetail } from '../missions/detail.js';
 
 const MISSION = 'switchboard://missions/';
 const CALL = 'switchboard://calls/';

@@ -2,7 +2,8 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { App } from '../app.js';
 import { VERSION } from '../version.js';
 import { registerResources } from './resources.js';
-import { registerTools } from './tools/index.js';
+import { registerTools } from './tool.js';
+import { tools } from './tools/index.js';
 
 const INSTRUCTIONS = `Switchboard gives you a phone. Place calls with initiate_call and SMS with schedule_sms; both return at once with an id.
 For outreach with several calls, create_mission first (steps + insight_schema), then link each call to a step: Switchboard moves steps and ends the mission itself.
@@ -15,7 +16,7 @@ export function createMcpServer(app: App): { server: McpServer; close(): Promise
     { name: 'switchboard', title: 'Switchboard', version: VERSION },
     { capabilities: { resources: { subscribe: true, listChanged: true }, tools: { listChanged: false } }, instructions: INSTRUCTIONS },
   );
-  registerTools(server, app);
+  registerTools(server, app, tools);
   const stopListening = registerResources(server, app);
   return {
     server,

@@ -1,17 +1,14 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import type { App } from '../../app.js';
 import { CALL_STATUSES, RETRYABLE_ENDS } from '../../calls/lifecycle.js';
 import { waitForCalls } from '../../calls/wait.js';
 import { Call, CallSummary, insightSchemaInput, phoneNumber as e164 } from '../schemas.js';
-import { defineTool, READ_ONLY } from '../tool.js';
+import { defineTool, READ_ONLY, type ToolDefinition } from '../tool.js';
 
 const MAX_WAIT_SECONDS = 50;
 
-export function registerCallTools(server: McpServer, app: App): void {
-  const { calls, log } = app;
-
-  defineTool(server, log, {
+/** Placing, reading, ending and waiting for phone calls. */
+export const callTools: readonly ToolDefinition[] = [
+  defineTool({
     name: 'initiate_call',
     title: 'Place a phone call',
     description:
@@ -42,25 +39,25 @@ export function registerCallTools(server: McpServer, app: App): void {
     }),
     output: Call.extend({ created: z.boolean() }),
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-    handle: async (args) => {
-      const { call, created } = calls.initiate(args);
+    handle: async (app, args) => {
+      const { call, created } = app.calls.initiate(args);
       // A call placed now answers once the carrier took it, so a refusal comes back as an error.
-      const current = created && args.scheduled_at === undefined ? await calls.confirmDial(call.call_id) : call;
+      const current = created && args.scheduled_at === undefined ? await app.calls.confirmDial(call.call_id) : call;
       return { ...current, created };
     },
-  });
+  }),
 
-  defineTool(server, log, {
+  defineTool({
     name: 'get_call',
     title: 'Get call',
     description: 'One call: status, every attempt, who answered (human/machine), duration, the transcript so far, outcome and collected fields.',
     input: z.object({ call_id: z.string().min(1) }),
     output: Call,
     annotations: READ_ONLY,
-    handle: ({ call_id }) => calls.get(call_id),
-  });
+    handle: (app, { call_id }) => app.calls.get(call_id),
+  }),
 
-  defineTool(server, log, {
+  defineTool({
     name: 'list_calls',
     title: 'List calls',
     description: 'Calls, newest first, optionally of one mission or with one status.',
@@ -71,20 +68,20 @@ export function registerCallTools(server: McpServer, app: App): void {
     }),
     output: z.object({ calls: z.array(CallSummary) }),
     annotations: READ_ONLY,
-    handle: ({ mission_id, ...rest }) => ({ calls: calls.list({ ...rest, mission_id: mission_id && app.missions.resolveId(mission_id) }) }),
-  });
+    handle: (app, { mission_id, ...rest }) => ({ calls: app.calls.list({ ...rest, mission_id: mission_id && app.missions.resolveId(mission_id) }) }),
+  }),
 
-  defineTool(server, log, {
+  defineTool({
     name: 'end_call',
     title: 'End call',
     description: 'Cancel a call that has not been dialed yet (including one waiting to retry), or hang up a live call. Ending a call that already ended changes nothing.',
     input: z.object({ call_id: z.string().min(1) }),
     output: Call,
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
-    handle: ({ call_id }) => calls.end(call_id),
-  });
+    handle: (app, { call_id }) => app.calls.end(call_id),
+  }),
 
-  defineTool(server, log, {
+  defineTool({
     name: 'wait_for_calls',
     title: 'Wait for calls',
     description: `Wait until calls finish instead of polling: returns as soon as any (or all) of the given calls, or of a mission's calls, reach a final status, or after timeout_seconds (at most ${MAX_WAIT_SECONDS}). Sends progress notifications while waiting. Call again if it times out.`,
@@ -96,7 +93,7 @@ export function registerCallTools(server: McpServer, app: App): void {
     }),
     output: z.object({ done: z.boolean(), timed_out: z.boolean(), calls: z.array(CallSummary) }),
     annotations: READ_ONLY,
-    handle: (args, extra) =>
+    handle: (app, args, extra) =>
       waitForCalls(app, {
         callIds: args.call_ids,
         missionId: args.mission_id,
@@ -109,5 +106,5 @@ export function registerCallTools(server: McpServer, app: App): void {
           await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: done, total, message } });
         },
       }),
-  });
-}
+  }),
+];

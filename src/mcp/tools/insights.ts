@@ -1,12 +1,11 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import type { App } from '../../app.js';
 import { UserError } from '../../errors.js';
 import { CallInsight } from '../schemas.js';
-import { defineTool, READ_ONLY } from '../tool.js';
+import { defineTool, READ_ONLY, type ToolDefinition } from '../tool.js';
 
-export function registerInsightTools(server: McpServer, app: App): void {
-  defineTool(server, app.log, {
+/** What calls found out. */
+export const insightTools: readonly ToolDefinition[] = [
+  defineTool({
     name: 'get_insights',
     title: 'Get insights',
     description:
@@ -18,11 +17,11 @@ export function registerInsightTools(server: McpServer, app: App): void {
       rows: z.array(CallInsight.extend({ to: z.string(), call_status: z.string(), step_id: z.string().nullable() })).optional(),
     }),
     annotations: READ_ONLY,
-    handle: ({ call_id, mission_id }) => {
+    handle: (app, { call_id, mission_id }) => {
       if ((call_id === undefined) === (mission_id === undefined)) throw new UserError('Pass exactly one of `call_id` or `mission_id`.');
       if (call_id !== undefined) return { scope: 'call' as const, ...app.insights.forCall(call_id) };
       const id = app.missions.resolveId(mission_id!);
       return { scope: 'mission' as const, mission_id: id, rows: app.insights.forMission(id) };
     },
-  });
-}
+  }),
+];

@@ -1,14 +1,10 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import type { App } from '../../app.js';
 import { DoNotContactEntry, Message, phoneNumber as e164 } from '../schemas.js';
-import { defineTool, READ_ONLY } from '../tool.js';
+import { defineTool, READ_ONLY, type ToolDefinition } from '../tool.js';
 
-
-export function registerMessageTools(server: McpServer, app: App): void {
-  const { messages, doNotContact, log } = app;
-
-  defineTool(server, log, {
+/** SMS both ways, and the do-not-contact list that guards calls and SMS. */
+export const messageTools: readonly ToolDefinition[] = [
+  defineTool({
     name: 'schedule_sms',
     title: 'Send or schedule an SMS',
     description:
@@ -24,14 +20,14 @@ export function registerMessageTools(server: McpServer, app: App): void {
     }),
     output: Message.extend({ created: z.boolean() }),
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-    handle: async (args) => {
-      const { message, created } = messages.schedule(args);
-      const current = created && args.scheduled_at === undefined ? await messages.confirmSend(message.message_id) : message;
+    handle: async (app, args) => {
+      const { message, created } = app.messages.schedule(args);
+      const current = created && args.scheduled_at === undefined ? await app.messages.confirmSend(message.message_id) : message;
       return { ...current, created };
     },
-  });
+  }),
 
-  defineTool(server, log, {
+  defineTool({
     name: 'list_messages',
     title: 'List SMS messages',
     description: 'SMS both ways, newest first: the thread with one number (`with`), a mission\'s messages, or only inbound replies (direction "inbound").',
@@ -43,36 +39,36 @@ export function registerMessageTools(server: McpServer, app: App): void {
     }),
     output: z.object({ messages: z.array(Message) }),
     annotations: READ_ONLY,
-    handle: ({ mission_id, ...rest }) => ({ messages: messages.list({ ...rest, mission_id: mission_id && app.missions.resolveId(mission_id) }) }),
-  });
+    handle: (app, { mission_id, ...rest }) => ({ messages: app.messages.list({ ...rest, mission_id: mission_id && app.missions.resolveId(mission_id) }) }),
+  }),
 
-  defineTool(server, log, {
+  defineTool({
     name: 'list_do_not_contact',
     title: 'List do-not-contact numbers',
     description: 'Numbers Switchboard will not call or text: those who replied STOP and those added by hand.',
     input: z.object({}),
     output: z.object({ entries: z.array(DoNotContactEntry) }),
     annotations: READ_ONLY,
-    handle: () => ({ entries: doNotContact.list() }),
-  });
+    handle: (app) => ({ entries: app.doNotContact.list() }),
+  }),
 
-  defineTool(server, log, {
+  defineTool({
     name: 'add_do_not_contact',
     title: 'Add a do-not-contact number',
     description: 'Stop all calls and SMS to a number, including ones already scheduled. Use when someone asks not to be contacted.',
     input: z.object({ number: e164, reason: z.string().max(500).optional() }),
     output: DoNotContactEntry,
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-    handle: ({ number, reason }) => doNotContact.add(number, reason ?? 'Added by the client'),
-  });
+    handle: (app, { number, reason }) => app.doNotContact.add(number, reason ?? 'Added by the client'),
+  }),
 
-  defineTool(server, log, {
+  defineTool({
     name: 'remove_do_not_contact',
     title: 'Remove a do-not-contact number',
     description: 'Allow calls and SMS to a number again. Only do this when the person has asked to be contacted.',
     input: z.object({ number: e164 }),
     output: z.object({ number: z.string(), removed: z.boolean() }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
-    handle: ({ number }) => ({ number, removed: doNotContact.remove(number) }),
-  });
-}
+    handle: (app, { number }) => ({ number, removed: app.doNotContact.remove(number) }),
+  }),
+];

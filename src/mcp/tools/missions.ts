@@ -1,29 +1,14 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import type { App } from '../../app.js';
+import { missionDetail } from '../../missions/detail.js';
 import { MISSION_STATUSES, STEP_STATUSES } from '../../missions/lifecycle.js';
 import { insightSchemaInput, Mission, MissionDetail, MissionEvent, MissionSummary, Step } from '../schemas.js';
-import { defineTool, READ_ONLY } from '../tool.js';
+import { defineTool, READ_ONLY, type ToolDefinition } from '../tool.js';
 
 const missionRef = z.string().min(1).describe('Mission id (msn_…) or its slug (find-roofers)');
 
-/** The full picture of a mission: what get_mission and the mission resource show. */
-export function missionDetail(app: App, ref: string): z.input<typeof MissionDetail> {
-  const mission = app.missions.get(ref);
-  const id = mission.mission_id;
-  return {
-    ...mission,
-    calls: app.calls.list({ mission_id: id, limit: 500 }),
-    messages: app.messages.list({ mission_id: id, limit: 500 }),
-    memory: app.missions.memory(id),
-    recent_events: app.missions.recentEvents(id),
-  };
-}
-
-export function registerMissionTools(server: McpServer, app: App): void {
-  const { missions, log } = app;
-
-  defineTool(server, log, {
+/** Multi-step outreach missions: their steps, audit trail and memory. */
+export const missionTools: readonly ToolDefinition[] = [
+  defineTool({
     name: 'create_mission',
     title: 'Create mission',
     description:
@@ -42,13 +27,13 @@ export function registerMissionTools(server: McpServer, app: App): void {
     }),
     output: Mission.extend({ created: z.boolean().describe('false when idempotency_key matched an existing mission') }),
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-    handle: (args) => {
-      const { mission, created } = missions.create(args);
+    handle: (app, args) => {
+      const { mission, created } = app.missions.create(args);
       return { ...mission, created };
     },
-  });
+  }),
 
-  defineTool(server, log, {
+  defineTool({
     name: 'get_mission',
     title: 'Get mission',
     description:
@@ -56,10 +41,10 @@ export function registerMissionTools(server: McpServer, app: App): void {
     input: z.object({ mission_id: missionRef }),
     output: MissionDetail,
     annotations: READ_ONLY,
-    handle: ({ mission_id }) => missionDetail(app, mission_id),
-  });
+    handle: (app, { mission_id }) => missionDetail(app, mission_id),
+  }),
 
-  defineTool(server, log, {
+  defineTool({
     name: 'list_missions',
     title: 'List missions',
     description: 'Missions, newest first, optionally only those with one status (active, succeeded, failed, cancelled).',
@@ -69,10 +54,10 @@ export function registerMissionTools(server: McpServer, app: App): void {
     }),
     output: z.object({ missions: z.array(MissionSummary) }),
     annotations: READ_ONLY,
-    handle: (args) => ({ missions: missions.list(args) }),
-  });
+    handle: (app, args) => ({ missions: app.missions.list(args) }),
+  }),
 
-  defineTool(server, log, {
+  defineTool({
     name: 'update_step',
     title: 'Update mission step',
     description:
@@ -85,13 +70,13 @@ export function registerMissionTools(server: McpServer, app: App): void {
     }),
     output: z.object({ step: Step, mission_id: z.string(), mission_status: z.enum(MISSION_STATUSES) }),
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-    handle: ({ mission_id, step_id, status, note }) => {
-      const { step, mission } = missions.updateStep(mission_id, step_id, status, note);
+    handle: (app, { mission_id, step_id, status, note }) => {
+      const { step, mission } = app.missions.updateStep(mission_id, step_id, status, note);
       return { step, mission_id: mission.mission_id, mission_status: mission.status };
     },
-  });
+  }),
 
-  defineTool(server, log, {
+  defineTool({
     name: 'complete_mission',
     title: 'Complete mission',
     description:
@@ -104,10 +89,10 @@ export function registerMissionTools(server: McpServer, app: App): void {
     }),
     output: Mission,
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
-    handle: ({ mission_id, status, summary, result }) => missions.complete(mission_id, status, summary, result),
-  });
+    handle: (app, { mission_id, status, summary, result }) => app.missions.complete(mission_id, status, summary, result),
+  }),
 
-  defineTool(server, log, {
+  defineTool({
     name: 'log_event',
     title: 'Log mission event',
     description: 'Append a note to a mission\'s audit trail (e.g. type "decision", "quote_received"). Events are never edited or deleted.',
@@ -120,10 +105,10 @@ export function registerMissionTools(server: McpServer, app: App): void {
     }),
     output: z.object({ event: MissionEvent }),
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-    handle: ({ mission_id, ...event }) => ({ event: missions.logEvent(mission_id, event) }),
-  });
+    handle: (app, { mission_id, ...event }) => ({ event: app.missions.logEvent(mission_id, event) }),
+  }),
 
-  defineTool(server, log, {
+  defineTool({
     name: 'save_memory',
     title: 'Save mission memory',
     description:
@@ -136,6 +121,6 @@ export function registerMissionTools(server: McpServer, app: App): void {
     }),
     output: z.object({ key: z.string(), value: z.unknown(), updated_at: z.string() }),
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-    handle: ({ mission_id, key, value, mode }) => missions.saveMemory(mission_id, key, value, mode),
-  });
-}
+    handle: (app, { mission_id, key, value, mode }) => app.missions.saveMemory(mission_id, key, value, mode),
+  }),
+];
