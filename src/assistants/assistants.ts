@@ -3,9 +3,8 @@ import { newId } from '../ids.js';
 import { validateInsightSchema, type InsightSchema } from '../insights/schema.js';
 import { fromJsonText } from '../json.js';
 import type { Store } from '../store/store.js';
+import type { Amd } from '../telephony/provider.js';
 import { nowIso } from '../time.js';
-
-export type Amd = 'off' | 'detect' | 'voicemail';
 
 export type Assistant = {
   assistant_id: string;

@@ -1,8 +1,8 @@
 import { StateMachine } from '../state-machine.js';
 import { sqlList } from '../store/sql.js';
+import { CALL_ENDS, type CallEnd } from '../telephony/provider.js';
 
-export const CALL_ENDS = ['completed', 'busy', 'no_answer', 'voicemail', 'failed', 'canceled'] as const;
-export type CallEnd = (typeof CALL_ENDS)[number];
+export { CALL_ENDS, type CallEnd };
 /** Not dialed yet: waiting for its time, or for a free line. */
 export const WAITING_STATUSES = ['scheduled', 'queued'] as const;
 /** At the carrier: an attempt is in flight. */

@@ -1,9 +1,8 @@
-import type { Amd } from '../assistants/assistants.js';
 import { NotFoundError } from '../errors.js';
 import type { Insights } from '../insights/insights.js';
 import { fromJsonText } from '../json.js';
 import type { Store } from '../store/store.js';
-import type { CallMode, CallRef } from '../telephony/provider.js';
+import type { Amd, CallMode, CallRef } from '../telephony/provider.js';
 import type { AttemptStatus, CallStatus, EndReason, RetryableEnd } from './lifecycle.js';
 
 export type RetryPolicy = { max_attempts: number; interval_seconds: number; on: RetryableEnd[] };

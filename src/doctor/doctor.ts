@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { openStore, SCHEMA_VERSION, schemaVersion } from '../store/database.js';
 import { SimDirectory } from '../telephony/sim/directory.js';
-import type { DoctorCheck } from './check.js';
+import type { DoctorCheck } from '../telephony/setup-check.js';
 import { twilioDoctor } from '../telephony/twilio/doctor.js';
 import { telnyxDoctor } from '../telephony/telnyx/doctor.js';
 

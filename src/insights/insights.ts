@@ -1,8 +1,10 @@
 import { NotFoundError } from '../errors.js';
 import { fromJsonText } from '../json.js';
 import type { Store } from '../store/store.js';
-import type { AgentReport } from '../telephony/provider.js';
 import { nowIso } from '../time.js';
+
+/** What a voice agent reports when a conversation ends: the fields it heard, in its own words. */
+export type AgentReport = { outcome: string; summary: string; fields: Record<string, string | null> };
 
 export type CallInsight = {
   call_id: string;

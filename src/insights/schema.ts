@@ -33,6 +33,11 @@ export function validateInsightSchema(value: unknown, field = 'insight_schema'):
   return schema as InsightSchema;
 }
 
+/** A field name as words: `price_per_square` → "price per square". */
+export function humanize(fieldName: string): string {
+  return fieldName.replace(/[_.-]+/g, ' ').trim();
+}
+
 export function insightFields(schema: InsightSchema | undefined): InsightField[] {
   if (!schema) return [];
   return Object.entries(schema.properties).map(([name, def]) => ({ name, description: def.description, type: def.type }));

@@ -2,7 +2,7 @@ import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/serv
 import { SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from '../app.js';
 import { UserError } from '../errors.js';
-import { missionDetail } from '../missions/detail.js';
+import { missionDetail } from '../views/mission-detail.js';
 
 const MISSION = 'switchboard://missions/';
 const CALL = 'switchboard://calls/';

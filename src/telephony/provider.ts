@@ -1,7 +1,6 @@
-import type { Amd } from '../assistants/assistants.js';
 import type { Config } from '../config.js';
+import type { AgentReport } from '../insights/insights.js';
 import type { Logger } from '../log.js';
-import type { VoiceLine } from '../voice/engine.js';
 
 /**
  * The edge between Switchboard and a phone network. Each carrier (sim, twilio, telnyx) is one
@@ -28,9 +27,15 @@ export interface TelephonyProvider {
 }
 
 export type ProviderName = 'sim' | 'twilio' | 'telnyx';
-export type CallMode = 'agent' | 'notify' | 'conversation';
+export const CALL_MODES = ['agent', 'notify', 'conversation'] as const;
+export type CallMode = (typeof CALL_MODES)[number];
+/** Answering-machine detection: off, detect only, or detect and leave the voicemail message after the beep. */
+export const AMD_MODES = ['off', 'detect', 'voicemail'] as const;
+export type Amd = (typeof AMD_MODES)[number];
 export type AnsweredBy = 'human' | 'machine' | 'fax' | 'unknown';
-export type CallEndStatus = 'completed' | 'busy' | 'no_answer' | 'voicemail' | 'failed' | 'canceled';
+/** How an attempt can end: what carriers report and the call lifecycle's final statuses. */
+export const CALL_ENDS = ['completed', 'busy', 'no_answer', 'voicemail', 'failed', 'canceled'] as const;
+export type CallEnd = (typeof CALL_ENDS)[number];
 
 export type PlaceCallRequest = {
   callId: string;
@@ -65,15 +70,27 @@ export type CarrierEvent =
   | (CallRef & { type: 'call.dtmf'; digits: string; at: string })
   | (CallRef & { type: 'call.transcript'; speaker: 'agent' | 'callee'; text: string; at: string })
   | (CallRef & { type: 'call.report'; report: AgentReport; at: string })
-  | (CallRef & { type: 'call.ended'; status: CallEndStatus; cause?: string; errorCode?: string; errorMessage?: string; at: string })
+  | (CallRef & { type: 'call.ended'; status: CallEnd; cause?: string; errorCode?: string; errorMessage?: string; at: string })
   | { type: 'call.inbound'; providerCallId: string; from: string | null; to: string; at: string }
   | { type: 'sms.sent'; providerMessageId: string; at: string }
   | { type: 'sms.delivered'; providerMessageId: string; at: string }
   | { type: 'sms.failed'; providerMessageId: string; errorCode?: string; errorMessage?: string; at: string }
   | { type: 'sms.inbound'; providerMessageId: string; from: string; to: string; body: string; at: string };
 
-/** What the voice agent reports when a conversation ends: the fields it heard, in its own words. */
-export type AgentReport = { outcome: string; summary: string; fields: Record<string, string | null> };
+/**
+ * A live call as a voice agent sees it, in text: what it says is spoken to the callee, what it hears is
+ * the callee (or their IVR or voicemail greeting). Carriers provide it; voice engines drive it.
+ */
+export interface VoiceLine {
+  readonly answeredBy: AnsweredBy | null;
+  say(text: string): Promise<void>;
+  /** The next thing heard on the line. */
+  listen(): Promise<Heard>;
+  pressDigits(digits: string): Promise<void>;
+  hangup(): Promise<void>;
+}
+
+export type Heard = { kind: 'speech'; text: string } | { kind: 'beep' } | { kind: 'hangup' };
 
 /** What the domain tells a carrier adapter about an inbound call before it is answered. */
 export type InboundDecision = { accept: true; greeting: string } | { accept: false; reason: string };

@@ -1,20 +1,6 @@
+import type { AgentReport } from '../insights/insights.js';
 import type { InsightField } from '../insights/schema.js';
-import type { AgentReport, AnsweredBy, CallMode } from '../telephony/provider.js';
-
-/**
- * A live call as the voice agent sees it, in text: what it says is spoken to the callee,
- * what it hears is the callee (or their IVR or voicemail greeting). Carriers provide it.
- */
-export interface VoiceLine {
-  readonly answeredBy: AnsweredBy | null;
-  say(text: string): Promise<void>;
-  /** The next thing heard on the line. */
-  listen(): Promise<Heard>;
-  pressDigits(digits: string): Promise<void>;
-  hangup(): Promise<void>;
-}
-
-export type Heard = { kind: 'speech'; text: string } | { kind: 'beep' } | { kind: 'hangup' };
+import type { CallMode, VoiceLine } from '../telephony/provider.js';
 
 /** Everything the agent needs to know about the call it is running. */
 export type AgentPlan = {

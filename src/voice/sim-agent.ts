@@ -1,6 +1,8 @@
-import type { AgentReport } from '../telephony/provider.js';
+import type { AgentReport } from '../insights/insights.js';
+import { humanize } from '../insights/schema.js';
+import type { Heard, VoiceLine } from '../telephony/provider.js';
 import { AI_DISCLOSURE, withDisclosure } from './disclosure.js';
-import type { AgentPlan, Heard, VoiceEngine, VoiceLine } from './engine.js';
+import type { AgentPlan, VoiceEngine } from './engine.js';
 
 
 /**
@@ -71,10 +73,6 @@ function report(plan: AgentPlan, fields: Record<string, string | null>, note?: s
 
 function emptyFields(plan: AgentPlan): Record<string, string | null> {
   return Object.fromEntries(plan.fields.map((f) => [f.name, null]));
-}
-
-export function humanize(fieldName: string): string {
-  return fieldName.replace(/[_.-]+/g, ' ').trim();
 }
 
 const PERSON = '(?:a person|someone|an operator|a representative)';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { missionDetail } from '../../missions/detail.js';
+import { missionDetail } from '../../views/mission-detail.js';
 import { MISSION_STATUSES, STEP_STATUSES } from '../../missions/lifecycle.js';
 import { insightSchemaInput, Mission, MissionDetail, MissionEvent, MissionSummary, Step } from '../schemas.js';
 import { defineTool, READ_ONLY, type ToolDefinition } from '../tool.js';

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { humanize } from '../../voice/sim-agent.js';
-import type { Heard, VoiceLine } from '../../voice/engine.js';
+import { humanize } from '../../insights/schema.js';
+import type { Heard, VoiceLine } from '../provider.js';
 import type {
   AnsweredBy,
-  CallEndStatus,
+  CallEnd,
   CallRef,
   CarrierEvent,
   PlaceCallRequest,
@@ -258,7 +258,7 @@ class SimCall implements VoiceLine {
     this.waiting = null;
   }
 
-  private finish(status: CallEndStatus, cause: string, errorCode?: string, errorMessage?: string): void {
+  private finish(status: CallEnd, cause: string, errorCode?: string, errorMessage?: string): void {
     if (this.ended) return;
     this.ended = true;
     this.net.emit({ ...this.ref, type: 'call.ended', status, cause, errorCode, errorMessage, at: now() });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AnsweredBy, CallEndStatus, CarrierEvent } from '../provider.js';
+import type { AnsweredBy, CallEnd, CarrierEvent } from '../provider.js';
 
 /** One Telnyx webhook delivery: `{data:{record_type:'event', id, event_type, occurred_at, payload}}`. */
 export type TelnyxEvent = { id: string; type: string; at: string; payload: unknown };
@@ -71,7 +71,7 @@ const NOT_PICKED_UP = new Set(['timeout', 'no_answer', 'no_user_response', 'reco
  * A call.hangup's `hangup_cause` as our end status. Once answered every cause is a finished call (a voicemail when a
  * machine took it); before that, busy and ring-outs (including our own cancel) are told apart and the rest is a failure.
  */
-export function endStatus(cause: string, answered: boolean, machine: boolean): CallEndStatus {
+export function endStatus(cause: string, answered: boolean, machine: boolean): CallEnd {
   if (answered || ENDED_AFTER_TALK.has(cause)) return machine ? 'voicemail' : 'completed';
   if (cause === 'user_busy') return 'busy';
   if (NOT_PICKED_UP.has(cause)) return 'no_answer';

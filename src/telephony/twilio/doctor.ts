@@ -1,4 +1,4 @@
-import type { DoctorCheck } from '../../doctor/check.js';
+import type { DoctorCheck } from '../setup-check.js';
 import type { Config } from '../../config.js';
 import { isE164 } from '../../phone.js';
 import { TWILIO_WEBHOOK_PATHS } from './paths.js';

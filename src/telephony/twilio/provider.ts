@@ -1,6 +1,5 @@
-import type { Amd } from '../../assistants/assistants.js';
 import { ConfigError } from '../../config.js';
-import { CarrierError, type CallMode, type PlaceCallRequest, type ProviderContext, type SendSmsRequest, type TelephonyProvider } from '../provider.js';
+import { CarrierError, type Amd, type CallMode, type PlaceCallRequest, type ProviderContext, type SendSmsRequest, type TelephonyProvider } from '../provider.js';
 import { createTwilioClient } from './client.js';
 import { twilioWebhookUrl } from './paths.js';
 import { DEFAULT_RETRY, requestTwilio, type RetryPolicy } from './request.js';

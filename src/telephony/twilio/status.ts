@@ -1,10 +1,10 @@
-import type { CallEndStatus, CallRef, CarrierEvent } from '../provider.js';
+import type { CallEnd, CallRef, CarrierEvent } from '../provider.js';
 import { parseAnsweredBy } from './answered-by.js';
 
 /** A Twilio form post, one value per field. */
 export type TwilioParams = Readonly<Record<string, string | undefined>>;
 
-const ENDED: Readonly<Record<string, CallEndStatus>> = {
+const ENDED: Readonly<Record<string, CallEnd>> = {
   completed: 'completed',
   busy: 'busy',
   'no-answer': 'no_answer',

@@ -1,6 +1,6 @@
 import type { CallRecords, CallSummary } from '../calls/records.js';
 import type { Message, Messages } from '../messages/messages.js';
-import type { Mission, MissionEvent, Missions } from './missions.js';
+import type { Mission, MissionEvent, Missions } from '../missions/missions.js';
 
 /** A mission with everything that hangs off it: what get_mission, the mission resource, the CLI and the dashboard show. */
 export type MissionDetail = Mission & {
