@@ -75,6 +75,8 @@ export async function createApp(config: Config, log: Logger, opts: { listen?: bo
     });
     const messages = new Messages(store, { provider, scheduler, doNotContact, linkedWork, log }, { fromNumber });
     carrier.attach({ providerName: provider.name, calls, messages });
+    linkedWork.track(calls.linkedItems);
+    linkedWork.track(messages.linkedItems);
     // Ending on purpose reaches every call and message it concerns, in the transaction that decided it.
     store.events.on('mission.ended', ({ missionId }) => {
       calls.endForMission(missionId);

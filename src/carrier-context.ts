@@ -27,8 +27,8 @@ export function createCarrierContext(deps: { config: Config; log: Logger; store:
   };
 
   function apply(event: CarrierEvent): void {
-    const { calls, messages, providerName } = wired();
-    if (event.type === 'call.inbound') calls.recordInbound(event, providerName);
+    const { calls, messages } = wired();
+    if (event.type === 'call.inbound') calls.recordInbound(event);
     else if ('providerCallId' in event) calls.apply(event);
     else messages.apply(event);
   }

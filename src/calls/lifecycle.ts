@@ -39,6 +39,13 @@ export type RetryableEnd = (typeof RETRYABLE_ENDS)[number];
 /** Why a call was ended on purpose; such an end is never retried. */
 export type EndReason = 'client' | 'mission_ended' | 'do_not_contact';
 
+/** How an end on purpose shows in get_call. */
+export const END_REASONS: Record<EndReason, { code: string; message: string }> = {
+  client: { code: 'ended_by_client', message: 'Ended on request (end_call); not retried.' },
+  mission_ended: { code: 'mission_ended', message: 'Ended because its mission ended; not retried.' },
+  do_not_contact: { code: 'do_not_contact', message: 'Ended because the number was put on the do-not-contact list; not retried.' },
+};
+
 export const isLive = (status: CallStatus): status is LiveStatus => (LIVE_STATUSES as readonly string[]).includes(status);
 export const isWaiting = (status: CallStatus): boolean => (WAITING_STATUSES as readonly string[]).includes(status);
 

@@ -2,8 +2,8 @@ import { NotFoundError } from '../errors.js';
 import type { Insights } from '../insights/insights.js';
 import { fromJsonText } from '../json.js';
 import type { Store } from '../store/store.js';
-import type { Amd, CallMode, CallRef } from '../telephony/provider.js';
-import type { AttemptStatus, CallStatus, EndReason, RetryableEnd } from './lifecycle.js';
+import type { Amd, CallMode } from '../telephony/provider.js';
+import { ENDED_SQL, type AttemptStatus, type CallStatus, type EndReason, type RetryableEnd } from './lifecycle.js';
 
 export type RetryPolicy = { max_attempts: number; interval_seconds: number; on: RetryableEnd[] };
 
@@ -88,12 +88,11 @@ const SUMMARY_SELECT = `SELECT c.id AS call_id, c.direction, c.to_number AS "to"
 
 export type AttemptRow = CallAttempt & { call_id: string; provider_call_id: string | null };
 
-/** Reading calls: the views tools and resources show, and the row lookups the call lifecycle builds on. */
+/** Reading calls: the views tools and resources show, and the row lookups the call ledger builds on. */
 export class CallRecords {
   constructor(
-    protected readonly store: Store,
-    protected readonly insights: Insights,
-    private readonly providerName: string,
+    private readonly store: Store,
+    private readonly insights: Insights,
   ) {}
 
   get(callId: string): Call {
@@ -159,30 +158,32 @@ export class CallRecords {
       .all({ mission: filter.mission_id ?? null, status: filter.status ?? null, limit: filter.limit ?? 50 }) as CallSummary[];
   }
 
-  protected row(callId: string): CallRow {
+  /** The calls linked to a mission step: final once ended; a success when completed or a voicemail was left. */
+  linkedItems(missionId: string, stepId: string): { terminal: boolean; succeeded: boolean }[] {
+    const rows = this.store
+      .sql(
+        `SELECT c.status IN (${ENDED_SQL}) AS terminal, (c.status = 'completed' OR (c.status = 'voicemail' AND i.outcome = 'voicemail_left')) AS succeeded
+           FROM calls c LEFT JOIN insights i ON i.call_id = c.id WHERE c.mission_id = ? AND c.step_id = ?`,
+      )
+      .all(missionId, stepId) as { terminal: number; succeeded: number }[];
+    return rows.map((r) => ({ terminal: r.terminal === 1, succeeded: r.succeeded === 1 }));
+  }
+
+  row(callId: string): CallRow {
     const row = this.store.sql('SELECT * FROM calls WHERE id = ?').get(callId) as CallRow | undefined;
     if (!row) throw new NotFoundError(`No call has id ${JSON.stringify(callId)}; list_calls shows the calls that exist.`);
     return row;
   }
 
-  protected currentAttempt(callId: string): AttemptRow | undefined {
+  currentAttempt(callId: string): AttemptRow | undefined {
     return this.store.sql('SELECT * FROM call_attempts WHERE call_id = ? ORDER BY attempt DESC LIMIT 1').get(callId) as AttemptRow | undefined;
   }
 
-  protected isCurrent(attempt: { call_id: string; attempt: number }): boolean {
-    return this.currentAttempt(attempt.call_id)?.attempt === attempt.attempt;
+  attempt(callId: string, attempt: number): AttemptRow | undefined {
+    return this.store.sql('SELECT * FROM call_attempts WHERE call_id = ? AND attempt = ?').get(callId, attempt) as AttemptRow | undefined;
   }
 
-  protected findAttempt(ref: CallRef): AttemptRow | undefined {
-    if (ref.callId !== undefined && ref.attempt !== undefined) {
-      const row = this.store.sql('SELECT * FROM call_attempts WHERE call_id = ? AND attempt = ?').get(ref.callId, ref.attempt) as AttemptRow | undefined;
-      if (row && !row.provider_call_id && ref.providerCallId) {
-        this.store.sql('UPDATE call_attempts SET provider_call_id = ? WHERE call_id = ? AND attempt = ?').run(ref.providerCallId, row.call_id, row.attempt);
-      }
-      if (row) return row;
-    }
-    return this.store
-      .sql('SELECT * FROM call_attempts WHERE provider = ? AND provider_call_id = ?')
-      .get(this.providerName, ref.providerCallId) as AttemptRow | undefined;
+  attemptByProviderId(provider: string, providerCallId: string): AttemptRow | undefined {
+    return this.store.sql('SELECT * FROM call_attempts WHERE provider = ? AND provider_call_id = ?').get(provider, providerCallId) as AttemptRow | undefined;
   }
 }

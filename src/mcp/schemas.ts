@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CALL_STATUSES } from '../calls/lifecycle.js';
 import { SMS_STATUSES } from '../messages/lifecycle.js';
 import { MISSION_STATUSES, STEP_STATUSES } from '../missions/lifecycle.js';
+import { AMD_MODES, CALL_MODES } from '../telephony/provider.js';
 
 /** Output shapes of the tools, shared by tools and resources. Inputs live beside each tool. */
 
@@ -66,7 +67,7 @@ export const CallSummary = z.object({
   direction: z.enum(['outbound', 'inbound']),
   to: z.string(),
   from: z.string().nullable(),
-  mode: z.enum(['agent', 'notify', 'conversation']),
+  mode: z.enum(CALL_MODES),
   status: z.enum(CALL_STATUSES),
   scheduled_at: time,
   ended_at: nullableTime,
@@ -135,7 +136,7 @@ export const Assistant = z.object({
   greeting: z.string().nullable(),
   voice: z.string().nullable(),
   insight_schema: z.record(z.string(), json).nullable(),
-  amd: z.enum(['off', 'detect', 'voicemail']),
+  amd: z.enum(AMD_MODES),
   voicemail_message: z.string().nullable(),
   created_at: time,
   updated_at: time,

@@ -4,11 +4,12 @@ import { newId } from '../ids.js';
 import type { Logger } from '../log.js';
 import type { LinkedWork } from '../missions/linked-work.js';
 import { e164Message, isE164, senderNumber } from '../phone.js';
+import { dispatchOutbound, type OutboundFlow } from '../scheduler/outbound.js';
 import type { Scheduler, WorkItem } from '../scheduler/scheduler.js';
 import type { Store } from '../store/store.js';
-import { CarrierError, type CarrierEvent, type TelephonyProvider } from '../telephony/provider.js';
+import type { CarrierEvent, SendSmsRequest, TelephonyProvider } from '../telephony/provider.js';
 import { iso, nowIso, parseScheduledAt } from '../time.js';
-import { smsMachine, type SmsStatus } from './lifecycle.js';
+import { SMS_OUTBOUND_FINAL, smsMachine, type SmsStatus } from './lifecycle.js';
 
 export type Message = {
   message_id: string;
@@ -119,38 +120,33 @@ export class Messages {
     return rows.map(toMessage);
   }
 
-  /** Sends one due message: claim and checks in a transaction, then the carrier. */
+  /** Sends one due message: claim and checks in a transaction, then the carrier (the flow calls share). */
   dispatch(item: WorkItem): void {
-    const { scheduler, provider, doNotContact, linkedWork } = this.deps;
-    const request = this.store.tx(() => {
-      if (!scheduler.claim(item.id)) return null;
-      const row = this.row(item.ref_id);
+    dispatchOutbound(this.store, this.deps.scheduler, item, this.flow, this.deps.log);
+  }
+
+  private readonly flow: OutboundFlow<SendSmsRequest, { providerMessageId: string }> = {
+    prepare: (messageId) => {
+      const row = this.row(messageId);
       if (row.status !== 'scheduled') return null;
-      if (doNotContact.has(row.to)) {
+      if (this.deps.doNotContact.has(row.to)) {
         this.move(row, 'failed', { error_code: 'do_not_contact', error_message: `${row.to} is on the do-not-contact list; the message was not sent.`, ended_at: nowIso() });
         return null;
       }
       this.move(row, 'queued', { sent_at: null });
-      if (row.mission_id && row.step_id) linkedWork.started(row.mission_id, row.step_id);
+      if (row.mission_id && row.step_id) this.deps.linkedWork.started(row.mission_id, row.step_id);
       return { messageId: row.message_id, to: row.to, from: row.from!, body: row.body, idempotencyKey: row.message_id };
-    });
-    if (!request) return;
-    provider.sendSms(request).then(
-      ({ providerMessageId }) =>
-        this.store.tx(() => {
-          this.store.sql('UPDATE messages SET provider = ?, provider_message_id = ? WHERE id = ?').run(provider.name, providerMessageId, request.messageId);
-          this.store.announce({ kind: 'message', id: request.messageId });
-        }),
-      (err: unknown) => {
-        const carrier = err instanceof CarrierError ? err : new CarrierError(String((err as Error)?.message ?? err), 'carrier_error');
-        this.deps.log.warn({ messageId: request.messageId, code: carrier.code }, 'carrier refused the message');
-        this.store.tx(() => {
-          const row = this.row(request.messageId);
-          if (smsMachine.canMove(row.status, 'failed')) this.move(row, 'failed', { error_code: carrier.code, error_message: carrier.message, ended_at: nowIso() });
-        });
-      },
-    );
-  }
+    },
+    send: (request) => this.deps.provider.sendSms(request),
+    accepted: (request, { providerMessageId }) => {
+      this.store.sql('UPDATE messages SET provider = ?, provider_message_id = ? WHERE id = ?').run(this.deps.provider.name, providerMessageId, request.messageId);
+      this.store.announce({ kind: 'message', id: request.messageId });
+    },
+    refused: (request, carrier) => {
+      const row = this.row(request.messageId);
+      if (smsMachine.canMove(row.status, 'failed')) this.move(row, 'failed', { error_code: carrier.code, error_message: carrier.message, ended_at: nowIso() });
+    },
+  };
 
   /** Applies a carrier SMS event; late ones never move a message backwards. */
   apply(event: Extract<CarrierEvent, { providerMessageId: string }>): void {
@@ -222,6 +218,14 @@ export class Messages {
     this.announce(row.message_id, row.mission_id);
     if (smsMachine.isTerminal(to) && row.mission_id && row.step_id) this.deps.linkedWork.settled(row.mission_id, row.step_id);
   }
+
+  /** The outbound messages linked to a mission step: final once delivered, failed or canceled; a success when delivered. */
+  linkedItems = (missionId: string, stepId: string): { terminal: boolean; succeeded: boolean }[] => {
+    const rows = this.store
+      .sql(`SELECT status FROM messages WHERE mission_id = ? AND step_id = ? AND direction = 'outbound'`)
+      .all(missionId, stepId) as { status: SmsStatus }[];
+    return rows.map(({ status }) => ({ terminal: (SMS_OUTBOUND_FINAL as readonly string[]).includes(status), succeeded: status === 'delivered' }));
+  };
 
   private row(messageId: string): Row {
     const row = this.store.sql(`SELECT ${COLUMNS} FROM messages WHERE id = ?`).get(messageId) as Row | undefined;

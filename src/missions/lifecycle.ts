@@ -1,4 +1,5 @@
 import { StateMachine } from '../state-machine.js';
+import { sqlList } from '../store/sql.js';
 
 export const STEP_STATUSES = ['pending', 'in_progress', 'completed', 'failed', 'skipped'] as const;
 export type StepStatus = (typeof STEP_STATUSES)[number];
@@ -10,6 +11,9 @@ export const stepMachine = new StateMachine<StepStatus>('step', {
   failed: [],
   skipped: [],
 });
+
+/** Steps still to do, for SQL `IN (…)`. */
+export const OPEN_STEPS_SQL = sqlList(STEP_STATUSES.filter((s) => !stepMachine.isTerminal(s)));
 
 export const MISSION_STATUSES = ['active', 'succeeded', 'failed', 'cancelled'] as const;
 export type MissionStatus = (typeof MISSION_STATUSES)[number];

@@ -4,15 +4,25 @@ import { fromJsonText } from '../json.js';
 import type { Store } from '../store/store.js';
 import type { Missions } from './missions.js';
 
+/** One kind of linked work (calls, SMS) reports its items of a step: whether each is final, and whether it succeeded. */
+export type LinkedItems = (missionId: string, stepId: string) => { terminal: boolean; succeeded: boolean }[];
+
 /**
  * Calls and SMS linked to a mission step move that step: dispatch starts it; when every linked item
  * is final it completes (or fails when none succeeded). Call these inside the item's own transaction.
+ * Each kind of work says itself what final and successful mean for it (`track`), so missions need not know.
  */
 export class LinkedWork {
+  private readonly sources: LinkedItems[] = [];
+
   constructor(
     private readonly store: Store,
     private readonly missions: Missions,
   ) {}
+
+  track(source: LinkedItems): void {
+    this.sources.push(source);
+  }
 
   /** Checks that new work may link to this mission (and step); returns the mission id. */
   resolveTarget(missionRef: string, stepId: string | undefined): string {
@@ -35,20 +45,6 @@ export class LinkedWork {
   }
 
   settled(missionId: string, stepId: string): void {
-    const items = this.store
-      .sql(
-        `SELECT c.status IN ('completed','busy','no_answer','voicemail','failed','canceled') AS terminal,
-                (c.status = 'completed' OR (c.status = 'voicemail' AND i.outcome = 'voicemail_left')) AS succeeded
-           FROM calls c LEFT JOIN insights i ON i.call_id = c.id WHERE c.mission_id = @mission AND c.step_id = @step
-         UNION ALL
-         SELECT status IN ('delivered','failed','canceled'), status = 'delivered'
-           FROM messages WHERE mission_id = @mission AND step_id = @step AND direction = 'outbound'`,
-      )
-      .all({ mission: missionId, step: stepId }) as { terminal: number; succeeded: number }[];
-    this.missions.linkedWorkSettled(
-      missionId,
-      stepId,
-      items.map((i) => ({ terminal: i.terminal === 1, succeeded: i.succeeded === 1 })),
-    );
+    this.missions.linkedWorkSettled(missionId, stepId, this.sources.flatMap((items) => items(missionId, stepId)));
   }
 }

@@ -5,7 +5,7 @@ import { fromJsonText, toJsonText } from '../json.js';
 import type { Store } from '../store/store.js';
 import { capText, LIMITS } from '../limits.js';
 import { nowIso } from '../time.js';
-import { missionMachine, missionOutcome, stepMachine, type MissionStatus, type StepStatus } from './lifecycle.js';
+import { missionMachine, missionOutcome, OPEN_STEPS_SQL, stepMachine, type MissionStatus, type StepStatus } from './lifecycle.js';
 import { uniqueSlug } from './slug.js';
 
 export type EventSource = 'client' | 'switchboard';
@@ -159,7 +159,7 @@ export class Missions {
       .sql(
         `SELECT m.id AS mission_id, m.slug, m.name, m.status, m.created_at, m.updated_at,
                 (SELECT count(*) FROM steps s WHERE s.mission_id = m.id) AS steps_total,
-                (SELECT count(*) FROM steps s WHERE s.mission_id = m.id AND s.status IN ('pending','in_progress')) AS steps_open
+                (SELECT count(*) FROM steps s WHERE s.mission_id = m.id AND s.status IN (${OPEN_STEPS_SQL})) AS steps_open
          FROM missions m WHERE (@status IS NULL OR m.status = @status) ORDER BY m.created_at DESC, m.id DESC LIMIT @limit`,
       )
       .all({ status: filter.status ?? null, limit: filter.limit ?? 100 }) as MissionSummary[];
@@ -193,7 +193,6 @@ export class Missions {
     return this.store.tx(() => {
       const id = this.resolveId(ref);
       const mission = this.get(id);
-      missionMachine.assertMove(mission.status, status, `mission ${mission.slug}`);
       const open = mission.steps.filter((s) => !stepMachine.isTerminal(s.status));
       if (open.length > 0 && status === 'succeeded') {
         throw new UserError(
@@ -305,7 +304,10 @@ export class Missions {
     }
   }
 
+  /** The one place a mission's status changes. */
   private finish(missionId: string, status: Exclude<MissionStatus, 'active'>, summary: string, result: string | null, source: EventSource): void {
+    const { slug, status: from } = this.store.sql('SELECT slug, status FROM missions WHERE id = ?').get(missionId) as { slug: string; status: MissionStatus };
+    missionMachine.assertMove(from, status, `mission ${slug}`);
     const now = nowIso();
     this.store
       .sql('UPDATE missions SET status = ?, summary = ?, result = coalesce(?, result), ended_at = ?, updated_at = ? WHERE id = ?')

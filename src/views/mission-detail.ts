@@ -11,7 +11,7 @@ export type MissionDetail = Mission & {
 };
 
 /** The full picture of one mission, by id or slug. */
-export function missionDetail(domain: { missions: Missions; calls: CallRecords; messages: Messages }, ref: string): MissionDetail {
+export function missionDetail(domain: { missions: Missions; calls: Pick<CallRecords, 'list'>; messages: Messages }, ref: string): MissionDetail {
   const mission = domain.missions.get(ref);
   const id = mission.mission_id;
   return {

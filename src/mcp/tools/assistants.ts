@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AMD_MODES } from '../../telephony/provider.js';
 import { Assistant, insightSchemaInput } from '../schemas.js';
 import { defineTool, READ_ONLY, type ToolDefinition } from '../tool.js';
 
@@ -6,7 +7,7 @@ const fields = {
   greeting: z.string().max(2000).optional().describe('Opening line after the AI disclosure'),
   voice: z.string().max(100).optional().describe('Voice name for the live voice engine'),
   insight_schema: insightSchemaInput.optional(),
-  amd: z.enum(['off', 'detect', 'voicemail']).optional(),
+  amd: z.enum(AMD_MODES).optional(),
   voicemail_message: z.string().max(2000).optional(),
 };
 const write = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AMD_MODES, CALL_MODES } from '../../telephony/provider.js';
 import { CALL_STATUSES, RETRYABLE_ENDS } from '../../calls/lifecycle.js';
 import { waitForCalls } from '../../calls/wait.js';
 import { Call, CallSummary, insightSchemaInput, phoneNumber as e164 } from '../schemas.js';
@@ -16,7 +17,7 @@ export const callTools: readonly ToolDefinition[] = [
     input: z.object({
       to: e164,
       from: e164.optional().describe('Caller id; default SWITCHBOARD_FROM_NUMBER'),
-      mode: z.enum(['agent', 'notify', 'conversation']).optional(),
+      mode: z.enum(CALL_MODES).optional(),
       // Carriers speak at most 3,000 characters at once; the AI disclosure takes about 100 of them.
       message: z.string().max(2800).optional().describe('notify: the text to speak; agent: the opening line'),
       instructions: z.string().max(8000).optional().describe('What the agent should achieve on the call'),
@@ -30,7 +31,7 @@ export const callTools: readonly ToolDefinition[] = [
           on: z.array(z.enum(RETRYABLE_ENDS)).optional().describe('Outcomes that trigger a retry; default all three'),
         })
         .optional(),
-      amd: z.enum(['off', 'detect', 'voicemail']).optional().describe('Answering-machine detection; "voicemail" leaves voicemail_message after the beep'),
+      amd: z.enum(AMD_MODES).optional().describe('Answering-machine detection; "voicemail" leaves voicemail_message after the beep'),
       voicemail_message: z.string().max(2000).optional(),
       mission_id: z.string().optional(),
       step_id: z.string().optional(),

@@ -1,15 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { humanize } from '../../insights/schema.js';
-import type { Heard, VoiceLine } from '../provider.js';
-import type {
-  AnsweredBy,
-  CallEnd,
-  CallRef,
-  CarrierEvent,
-  PlaceCallRequest,
-  ProviderContext,
-  SendSmsRequest,
-  TelephonyProvider,
+import {
+  CALL_MODES,
+  type AnsweredBy,
+  type CallEnd,
+  type CallRef,
+  type CarrierEvent,
+  type Heard,
+  type PlaceCallRequest,
+  type ProviderContext,
+  type SendSmsRequest,
+  type TelephonyProvider,
+  type VoiceLine,
 } from '../provider.js';
 import type { SimDirectory, SimPerson } from './directory.js';
 
@@ -21,7 +23,7 @@ export class SimCarrier implements TelephonyProvider {
   readonly name = 'sim';
   readonly callsSurviveRestart = false;
   readonly defaultFromNumber = '+15550100000';
-  readonly supportedModes = ['agent', 'notify', 'conversation'] as const;
+  readonly supportedModes = CALL_MODES;
   readonly webhooks = [];
   private readonly live = new Map<string, SimCall>();
   private readonly timers = new Set<NodeJS.Timeout>();

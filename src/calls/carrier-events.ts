@@ -1,0 +1,107 @@
+import { newId } from '../ids.js';
+import type { AgentReport } from '../insights/insights.js';
+import { insightFields, type InsightSchema } from '../insights/schema.js';
+import { fromJsonText } from '../json.js';
+import type { CallRef, CarrierEvent, LiveCallInfo } from '../telephony/provider.js';
+import { nowIso } from '../time.js';
+import { withDisclosure } from '../voice/disclosure.js';
+import type { AgentPlan } from '../voice/engine.js';
+import { endAttempt } from './attempt-end.js';
+import type { CallsContext } from './context.js';
+import { attemptMachine, callMachine } from './lifecycle.js';
+
+/** Applies one normalised carrier event about a call, inside the delivery's transaction; late or repeated events never move it backwards. */
+export function applyCallEvent(c: CallsContext, event: Exclude<Extract<CarrierEvent, CallRef>, { type: 'call.inbound' }>): void {
+  const attempt = c.ledger.findAttempt(event);
+  if (!attempt) {
+    c.log.debug({ event: event.type, providerCallId: event.providerCallId }, 'event for an unknown call ignored');
+    return;
+  }
+  const { call_id: callId } = attempt;
+  switch (event.type) {
+    case 'call.ringing':
+    case 'call.answered': {
+      const to = event.type === 'call.ringing' ? 'ringing' : 'in_progress';
+      const answeredAt = to === 'in_progress' ? event.at : null;
+      if (!attemptMachine.canMove(attempt.status, to)) {
+        if (answeredAt && (attempt.status === 'completed' || attempt.status === 'voicemail')) c.ledger.backfillAnswer(attempt, answeredAt);
+        return;
+      }
+      c.ledger.moveAttempt(attempt, to, answeredAt ? { answered_at: answeredAt } : {});
+      const row = c.records.row(callId);
+      if (c.ledger.isCurrent(attempt) && callMachine.canMove(row.status, to)) c.ledger.moveCall(row, to, answeredAt ? { answered_at: answeredAt } : {});
+      return;
+    }
+    case 'call.answered_by':
+      c.store.sql('UPDATE call_attempts SET answered_by = ? WHERE call_id = ? AND attempt = ?').run(event.answeredBy, callId, attempt.attempt);
+      c.store.sql('UPDATE calls SET answered_by = ?, updated_at = ? WHERE id = ?').run(event.answeredBy, nowIso(), callId);
+      return c.ledger.announce(callId);
+    case 'call.dtmf':
+      return c.ledger.addTurn(callId, attempt.attempt, 'agent', `(pressed ${event.digits})`, event.at);
+    case 'call.transcript':
+      return c.ledger.addTurn(callId, attempt.attempt, event.speaker, event.text, event.at);
+    case 'call.report':
+      c.insights.record(callId, event.report);
+      return c.ledger.announce(callId);
+    case 'call.ended':
+      return endAttempt(c, { callId, attempt: attempt.attempt }, event.status, { cause: event.cause, code: event.errorCode, message: event.errorMessage, at: event.at });
+  }
+}
+
+/** Records an inbound call the carrier adapter already accepted under the inbound policy. */
+export function recordInbound(c: CallsContext, event: Extract<CarrierEvent, { type: 'call.inbound' }>): void {
+  if (c.records.attemptByProviderId(c.provider.name, event.providerCallId)) return;
+  const id = newId('call');
+  c.store
+    .sql(
+      `INSERT INTO calls (id, direction, to_number, from_number, mode, amd, status, scheduled_at, created_at, updated_at)
+       VALUES (?, 'inbound', ?, ?, 'conversation', 'off', 'ringing', ?, ?, ?)`,
+    )
+    .run(id, event.to, event.from, event.at, event.at, event.at);
+  c.store
+    .sql(`INSERT INTO call_attempts (call_id, attempt, provider, provider_call_id, status, started_at) VALUES (?, 1, ?, ?, 'ringing', ?)`)
+    .run(id, c.provider.name, event.providerCallId, event.at);
+  c.insights.open(id);
+  c.ledger.announce(id);
+}
+
+/** What the voice agent should do on this attempt. */
+export function agentPlan(c: CallsContext, ref: CallRef): { callId: string; plan: AgentPlan } | undefined {
+  const attempt = c.ledger.findAttempt(ref);
+  if (!attempt) return undefined;
+  const row = c.records.row(attempt.call_id);
+  return {
+    callId: row.id,
+    plan: {
+      mode: row.mode,
+      message: row.message,
+      instructions: row.instructions,
+      fields: insightFields(fromJsonText<InsightSchema>(row.insight_schema) ?? undefined),
+      voicemailMessage: row.voicemail_message,
+    },
+  };
+}
+
+/** What the carrier adapter needs to drive an attempt from its webhooks. */
+export function liveInfo(c: CallsContext, ref: CallRef): LiveCallInfo | undefined {
+  const attempt = c.ledger.findAttempt(ref);
+  if (!attempt) return undefined;
+  const row = c.records.row(attempt.call_id);
+  // Carriers speak these verbatim, so the AI disclosure is added here, once, for all of them.
+  return {
+    callId: row.id,
+    attempt: attempt.attempt,
+    mode: row.mode,
+    message: withDisclosure(row.message),
+    amd: row.amd,
+    voicemailMessage: withDisclosure(row.voicemail_message),
+    status: attempt.status,
+  };
+}
+
+export function recordReport(c: CallsContext, callId: string, report: AgentReport): void {
+  c.store.tx(() => {
+    c.insights.record(callId, report);
+    c.ledger.announce(callId);
+  });
+}

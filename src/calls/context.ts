@@ -1,0 +1,31 @@
+import type { Assistants } from '../assistants/assistants.js';
+import type { DoNotContact } from '../guardrails/do-not-contact.js';
+import type { Insights } from '../insights/insights.js';
+import type { Logger } from '../log.js';
+import type { LinkedWork } from '../missions/linked-work.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+import type { Store } from '../store/store.js';
+import type { TelephonyProvider } from '../telephony/provider.js';
+import type { CallLedger } from './ledger.js';
+import type { CallRecords } from './records.js';
+
+export type CallsOptions = {
+  fromNumber: string | undefined;
+  ringTimeoutSeconds: number;
+  maxCallSeconds: number;
+};
+
+/** What every part of the call lifecycle works with. */
+export type CallsContext = {
+  store: Store;
+  records: CallRecords;
+  ledger: CallLedger;
+  provider: TelephonyProvider;
+  scheduler: Scheduler;
+  assistants: Assistants;
+  insights: Insights;
+  doNotContact: DoNotContact;
+  linkedWork: LinkedWork;
+  log: Logger;
+  opts: CallsOptions;
+};

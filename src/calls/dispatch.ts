@@ -1,0 +1,94 @@
+import { UserError } from '../errors.js';
+import { dispatchOutbound, type OutboundFlow } from '../scheduler/outbound.js';
+import type { WorkItem } from '../scheduler/scheduler.js';
+import type { PlaceCallRequest } from '../telephony/provider.js';
+import { nowIso } from '../time.js';
+import { endAttempt } from './attempt-end.js';
+import type { CallsContext } from './context.js';
+import { hangupQuietly } from './ending.js';
+import { isWaiting, LIVE_SQL } from './lifecycle.js';
+import type { Call } from './records.js';
+
+/** Starts one attempt of a due call: claim, checks, attempt row and `dialing` in one transaction, then the carrier. */
+export function dispatchCall(c: CallsContext, item: WorkItem): void {
+  dispatchOutbound(c.store, c.scheduler, item, callFlow(c), c.log);
+}
+
+function callFlow(c: CallsContext): OutboundFlow<PlaceCallRequest, { providerCallId: string }> {
+  return {
+    prepare(callId) {
+      const row = c.records.row(callId);
+      if (!isWaiting(row.status)) return null;
+      if (c.doNotContact.has(row.to_number)) {
+        c.ledger.finishCall(row, 'failed', { code: 'do_not_contact', message: `${row.to_number} is on the do-not-contact list; the call was not placed.` });
+        return null;
+      }
+      const attempt = (c.store.sql('SELECT count(*) AS n FROM call_attempts WHERE call_id = ?').get(row.id) as { n: number }).n + 1;
+      c.store.sql(`INSERT INTO call_attempts (call_id, attempt, provider, status, started_at) VALUES (?, ?, ?, 'dialing', ?)`).run(row.id, attempt, c.provider.name, nowIso());
+      c.ledger.moveCall(row, 'dialing');
+      if (row.mission_id && row.step_id) c.linkedWork.started(row.mission_id, row.step_id);
+      return {
+        callId: row.id,
+        attempt,
+        to: row.to_number,
+        from: row.from_number!,
+        mode: row.mode,
+        message: row.message ?? undefined,
+        amd: row.amd,
+        voicemailMessage: row.voicemail_message ?? undefined,
+        ringTimeoutSeconds: c.opts.ringTimeoutSeconds,
+        maxDurationSeconds: c.opts.maxCallSeconds,
+        idempotencyKey: `${row.id}-${attempt}`,
+      };
+    },
+    send: (request) => c.provider.placeCall(request),
+    accepted(request, { providerCallId }) {
+      c.ledger.recordProviderId(request.callId, request.attempt, providerCallId);
+      // Ended on purpose while the carrier was still taking the dial.
+      if (c.records.row(request.callId).end_requested_at) c.store.afterCommit(() => void hangupQuietly(c, providerCallId));
+    },
+    refused(request, carrier) {
+      // A refusal the carrier says is final (bad number, bad credentials) is not worth a retry.
+      endAttempt(c, request, 'failed', { cause: 'carrier_rejected', code: carrier.code, message: carrier.message }, carrier.retryable);
+    },
+  };
+}
+
+/**
+ * For a call placed now: waits (briefly) until the carrier has taken or refused its first attempt, so a
+ * refusal reaches the caller as an error rather than a status to discover later. A call that must wait
+ * for a free line, or the time limit, returns as it stands.
+ */
+export async function confirmDial(c: CallsContext, callId: string, timeoutMs = 10_000): Promise<Call> {
+  await c.store.changes.settle(
+    (change) => change.kind === 'call' && change.id === callId,
+    () => {
+      const { status } = c.records.statusOf(callId);
+      if (status === 'scheduled' || status === 'dialing') return status === 'dialing' && c.records.currentAttempt(callId)?.provider_call_id != null;
+      return true;
+    },
+    timeoutMs,
+  );
+  const call = c.records.get(callId);
+  const first = call.attempts[0];
+  if (call.status === 'failed' && first?.hangup_cause === 'carrier_rejected') {
+    throw new UserError(
+      `The carrier refused the call${first.error_code ? ` (code ${first.error_code})` : ''}: ${first.error_message ?? 'no reason given'}. Call ${callId} ended failed; get_call has the details.`,
+    );
+  }
+  // Refused before it reached the carrier (the number was blocked in the meantime): as much a refusal.
+  if (call.status === 'failed' && !first && call.error) throw new UserError(`${call.error.message} Call ${callId} ended failed.`);
+  return call;
+}
+
+export function liveCount(c: CallsContext): number {
+  return (c.store.sql(`SELECT count(*) AS n FROM calls WHERE status IN (${LIVE_SQL})`).get() as { n: number }).n;
+}
+
+/** A due call must wait for a line. */
+export function markWaiting(c: CallsContext, callId: string): void {
+  c.store.tx(() => {
+    const row = c.records.row(callId);
+    if (row.status === 'scheduled') c.ledger.moveCall(row, 'queued');
+  });
+}
