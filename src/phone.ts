@@ -21,7 +21,7 @@ function isReservedTestNumber(value: string): boolean {
 /** The number a call or SMS goes out from: the one asked for, else the configured default. */
 export function senderNumber(given: string | undefined, fallback: string | undefined): string {
   const from = given ?? fallback;
-  if (from === undefined) throw new UserError('No caller id: pass `from` or set SWITCHBOARD_FROM_NUMBER to a number you own on the carrier.');
+  if (from === undefined) throw new UserError('No caller id: pass `from`.', { hint: { see: 'setting', setting: 'default_caller_id' } });
   if (!isE164(from)) throw new UserError(e164Message('from', from));
   return from;
 }

@@ -27,6 +27,6 @@ export class StateMachine<S extends string> {
     if (this.canMove(from, to)) return;
     const exits = this.table[from];
     const hint = exits.length === 0 ? `${from} is final` : `from ${from} it may only move to ${exits.join(' or ')}`;
-    throw new UserError(`${label} cannot move from ${from} to ${to}: ${hint}.`);
+    throw new UserError(`${label} cannot move from ${from} to ${to}: ${hint}.`, { code: 'conflict' });
   }
 }

@@ -64,7 +64,7 @@ export class Assistants {
 
   get(id: string): Assistant {
     const row = this.store.sql('SELECT * FROM assistants WHERE id = ?').get(id) as Row | undefined;
-    if (!row) throw new NotFoundError(`No assistant has id ${JSON.stringify(id)}; list_assistants shows the ones that exist.`);
+    if (!row) throw new NotFoundError(`No assistant has id ${JSON.stringify(id)}.`, 'assistants');
     return toAssistant(row);
   }
 

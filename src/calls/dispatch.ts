@@ -73,11 +73,12 @@ export async function confirmDial(c: CallsContext, callId: string, timeoutMs = 1
   const first = call.attempts[0];
   if (call.status === 'failed' && first?.hangup_cause === 'carrier_rejected') {
     throw new UserError(
-      `The carrier refused the call${first.error_code ? ` (code ${first.error_code})` : ''}: ${first.error_message ?? 'no reason given'}. Call ${callId} ended failed; get_call has the details.`,
+      `The carrier refused the call${first.error_code ? ` (code ${first.error_code})` : ''}: ${first.error_message ?? 'no reason given'}. Call ${callId} ended failed.`,
+      { code: 'carrier_refused', hint: { see: 'call', callId } },
     );
   }
   // Refused before it reached the carrier (the number was blocked in the meantime): as much a refusal.
-  if (call.status === 'failed' && !first && call.error) throw new UserError(`${call.error.message} Call ${callId} ended failed.`);
+  if (call.status === 'failed' && !first && call.error) throw new UserError(`${call.error.message} Call ${callId} ended failed.`, { code: 'refused' });
   return call;
 }
 

@@ -134,13 +134,13 @@ export class CallRecords {
   /** Just the status, for hot paths such as waiters. */
   statusOf(callId: string): { status: CallStatus; mission_id: string | null } {
     const row = this.store.sql('SELECT status, mission_id FROM calls WHERE id = ?').get(callId) as { status: CallStatus; mission_id: string | null } | undefined;
-    if (!row) throw new NotFoundError(`No call has id ${JSON.stringify(callId)}; list_calls shows the calls that exist.`);
+    if (!row) throw new NotFoundError(`No call has id ${JSON.stringify(callId)}.`, 'calls');
     return row;
   }
 
   summary(callId: string): CallSummary {
     const row = this.store.sql(`${SUMMARY_SELECT} WHERE c.id = ?`).get(callId) as CallSummary | undefined;
-    if (!row) throw new NotFoundError(`No call has id ${JSON.stringify(callId)}; list_calls shows the calls that exist.`);
+    if (!row) throw new NotFoundError(`No call has id ${JSON.stringify(callId)}.`, 'calls');
     return row;
   }
 
@@ -171,7 +171,7 @@ export class CallRecords {
 
   row(callId: string): CallRow {
     const row = this.store.sql('SELECT * FROM calls WHERE id = ?').get(callId) as CallRow | undefined;
-    if (!row) throw new NotFoundError(`No call has id ${JSON.stringify(callId)}; list_calls shows the calls that exist.`);
+    if (!row) throw new NotFoundError(`No call has id ${JSON.stringify(callId)}.`, 'calls');
     return row;
   }
 

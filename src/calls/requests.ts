@@ -54,7 +54,7 @@ export function initiateCall(c: CallsContext, input: InitiateCallInput): { call:
       const existing = store.sql('SELECT id FROM calls WHERE idempotency_key = ?').get(input.idempotency_key) as { id: string } | undefined;
       if (existing) return { call: c.records.get(existing.id), created: false };
     }
-    if (c.doNotContact.has(input.to)) throw new UserError(`${input.to} is on the do-not-contact list, so no call was placed.`);
+    if (c.doNotContact.has(input.to)) throw new UserError(`${input.to} is on the do-not-contact list, so no call was placed.`, { code: 'refused' });
     const missionId = input.mission_id === undefined ? null : linkedWork.resolveTarget(input.mission_id, input.step_id);
     const missionSchema = missionId && !schema ? linkedWork.missionInsightSchema(missionId) : undefined;
     const id = newId('call');

@@ -53,7 +53,7 @@ export class Insights {
   /** Every call has an insight row from the moment it is created, so none means no such call. */
   forCall(callId: string): CallInsight {
     const row = this.store.sql('SELECT call_id, status, summary, outcome, fields, source FROM insights WHERE call_id = ?').get(callId) as Row | undefined;
-    if (!row) throw new NotFoundError(`No call has id ${JSON.stringify(callId)}; list_calls shows the calls that exist.`);
+    if (!row) throw new NotFoundError(`No call has id ${JSON.stringify(callId)}.`, 'calls');
     return { ...row, fields: fromJsonText<Record<string, unknown>>(row.fields) ?? {} };
   }
 

@@ -4,6 +4,7 @@ import type { CallToolResult, ServerNotification, ServerRequest } from '@modelco
 import type { z } from 'zod';
 import type { App } from '../app.js';
 import { UserError } from '../errors.js';
+import { refusalText } from './advice.js';
 
 export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -44,7 +45,7 @@ export function registerTools(server: McpServer, app: App, tools: readonly ToolD
           const out = (await def.handle(app, args, extra)) as Record<string, unknown>;
           return { content: [{ type: 'text', text: JSON.stringify(out) }], structuredContent: out };
         } catch (err) {
-          if (err instanceof UserError) return errorResult(err.message);
+          if (err instanceof UserError) return errorResult(refusalText(err));
           app.log.error({ err, tool: def.name }, 'tool failed');
           return errorResult(`${def.name} failed unexpectedly (${(err as Error).message}); the server is still running, so try again or check its log.`);
         }

@@ -64,7 +64,7 @@ export class Messages {
         const existing = this.store.sql('SELECT id FROM messages WHERE idempotency_key = ?').get(input.idempotency_key) as { id: string } | undefined;
         if (existing) return { message: this.get(existing.id), created: false };
       }
-      if (this.deps.doNotContact.has(input.to)) throw new UserError(`${input.to} is on the do-not-contact list, so no message was sent.`);
+      if (this.deps.doNotContact.has(input.to)) throw new UserError(`${input.to} is on the do-not-contact list, so no message was sent.`, { code: 'refused' });
       const missionId = input.mission_id === undefined ? null : linkedWork.resolveTarget(input.mission_id, input.step_id);
       const id = newId('sms');
       const now = nowIso();
@@ -92,10 +92,11 @@ export class Messages {
       timeoutMs,
     );
     const message = this.get(messageId);
-    if (message.status === 'failed' && message.error?.code === 'do_not_contact') throw new UserError(`${message.error.message} Message ${messageId} ended failed.`);
+    if (message.status === 'failed' && message.error?.code === 'do_not_contact') throw new UserError(`${message.error.message} Message ${messageId} ended failed.`, { code: 'refused' });
     if (message.status === 'failed' && accepted().provider_message_id === null) {
       throw new UserError(
-        `The carrier refused the message${message.error?.code ? ` (code ${message.error.code})` : ''}: ${message.error?.message ?? 'no reason given'}. Message ${messageId} ended failed; list_messages shows it.`,
+        `The carrier refused the message${message.error?.code ? ` (code ${message.error.code})` : ''}: ${message.error?.message ?? 'no reason given'}. Message ${messageId} ended failed.`,
+        { code: 'carrier_refused', hint: { see: 'message', messageId } },
       );
     }
     return message;
@@ -103,7 +104,7 @@ export class Messages {
 
   get(messageId: string): Message {
     const row = this.store.sql(`SELECT ${COLUMNS} FROM messages WHERE id = ?`).get(messageId) as Row | undefined;
-    if (!row) throw new NotFoundError(`No message has id ${JSON.stringify(messageId)}; list_messages shows the ones that exist.`);
+    if (!row) throw new NotFoundError(`No message has id ${JSON.stringify(messageId)}.`, 'messages');
     return toMessage(row);
   }
 

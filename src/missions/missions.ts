@@ -124,7 +124,7 @@ export class Missions {
   /** Resolves a mission id or slug to its id, or throws NotFoundError. */
   resolveId(ref: string): string {
     const row = this.store.sql('SELECT id FROM missions WHERE id = ? OR slug = ?').get(ref, ref) as { id: string } | undefined;
-    if (!row) throw new NotFoundError(`No mission has id or slug ${JSON.stringify(ref)}; list_missions shows the ones that exist.`);
+    if (!row) throw new NotFoundError(`No mission has id or slug ${JSON.stringify(ref)}.`, 'missions');
     return row.id;
   }
 
@@ -195,9 +195,7 @@ export class Missions {
       const mission = this.get(id);
       const open = mission.steps.filter((s) => !stepMachine.isTerminal(s.status));
       if (open.length > 0 && status === 'succeeded') {
-        throw new UserError(
-          `mission ${mission.slug} still has open steps (${open.map((s) => s.step_id).join(', ')}); finish or skip them with update_step, or complete the mission as failed or cancelled.`,
-        );
+        throw new UserError(`mission ${mission.slug} still has open steps (${open.map((s) => s.step_id).join(', ')}).`, { code: 'conflict', hint: { see: 'open_steps' } });
       }
       for (const s of open) this.moveStep(id, s.step_id, 'skipped', `mission ${status}`, 'switchboard', false);
       this.finish(id, status, summary.trim(), resultText, 'client');

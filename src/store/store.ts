@@ -9,7 +9,7 @@ import { DomainEvents } from './domain-events.js';
 export class DiskFullError extends UserError {
   override name = 'DiskFullError';
   constructor() {
-    super('The disk holding the Switchboard database is full, so nothing was changed. Free some space and try again; everything already stored is intact.');
+    super('The disk holding the Switchboard database is full, so nothing was changed. Free some space and try again; everything already stored is intact.', { code: 'disk_full' });
   }
 }
 
