@@ -11,6 +11,18 @@ const httpsOrigin = z
   .url({ protocol: /^https?$/ })
   .transform((v) => v.replace(/\/+$/, ''));
 
+/** Why each setting a carrier cannot work without is needed: one table for start-up checks and the carrier adapters. */
+const REQUIRED_BECAUSE = {
+  TWILIO_ACCOUNT_SID: 'is required when SWITCHBOARD_PROVIDER=twilio',
+  TWILIO_AUTH_TOKEN: 'is required to send requests and verify Twilio webhooks',
+  TELNYX_API_KEY: 'is required when SWITCHBOARD_PROVIDER=telnyx',
+  TELNYX_CONNECTION_ID: 'is required when SWITCHBOARD_PROVIDER=telnyx (the Call Control application id)',
+  TELNYX_PUBLIC_KEY: 'is required to verify Telnyx webhooks',
+  SWITCHBOARD_PUBLIC_URL: 'is required so the carrier can reach the webhooks (an https tunnel or proxy origin)',
+  SWITCHBOARD_FROM_NUMBER: 'is required as the caller id for a real carrier',
+} as const;
+type RequiredSetting = keyof typeof REQUIRED_BECAUSE;
+
 /** Every setting, keyed by its env var name. A config file may supply any of them; env wins. */
 const ConfigSchema = z
   .object({
@@ -48,21 +60,8 @@ const ConfigSchema = z
     SWITCHBOARD_OPENAI_REALTIME_URL: z.url({ protocol: /^wss?$/ }).default('wss://api.openai.com/v1/realtime'),
   })
   .superRefine((c, ctx) => {
-    const need = (key: keyof typeof c, why: string) => {
-      if (c[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `is required ${why}` });
-    };
-    if (c.SWITCHBOARD_PROVIDER === 'twilio') {
-      need('TWILIO_ACCOUNT_SID', 'when SWITCHBOARD_PROVIDER=twilio');
-      if (!c.SWITCHBOARD_INSECURE_SKIP_WEBHOOK_VERIFY) need('TWILIO_AUTH_TOKEN', 'to send requests and verify Twilio webhooks');
-    }
-    if (c.SWITCHBOARD_PROVIDER === 'telnyx') {
-      need('TELNYX_API_KEY', 'when SWITCHBOARD_PROVIDER=telnyx');
-      need('TELNYX_CONNECTION_ID', 'when SWITCHBOARD_PROVIDER=telnyx (the Call Control application id)');
-      if (!c.SWITCHBOARD_INSECURE_SKIP_WEBHOOK_VERIFY) need('TELNYX_PUBLIC_KEY', 'to verify Telnyx webhooks');
-    }
-    if (c.SWITCHBOARD_PROVIDER !== 'sim') {
-      need('SWITCHBOARD_PUBLIC_URL', 'so the carrier can reach the webhooks (an https tunnel or proxy origin)');
-      need('SWITCHBOARD_FROM_NUMBER', 'as the caller id for a real carrier');
+    for (const key of carrierRequirements(c)) {
+      if (c[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: REQUIRED_BECAUSE[key] });
     }
     if (c.SWITCHBOARD_VOICE === 'openai') {
       // Accepting it would silently run the scripted agent instead; say so until the realtime bridge exists.
@@ -75,6 +74,25 @@ const ConfigSchema = z
 
 export type Config = z.output<typeof ConfigSchema>;
 export const CONFIG_KEYS = Object.keys(ConfigSchema.shape) as (keyof Config)[];
+
+/** The settings the configured carrier cannot work without. */
+function carrierRequirements(c: { SWITCHBOARD_PROVIDER: string; SWITCHBOARD_INSECURE_SKIP_WEBHOOK_VERIFY: boolean }): RequiredSetting[] {
+  const verify = !c.SWITCHBOARD_INSECURE_SKIP_WEBHOOK_VERIFY;
+  const real: RequiredSetting[] = ['SWITCHBOARD_PUBLIC_URL', 'SWITCHBOARD_FROM_NUMBER'];
+  if (c.SWITCHBOARD_PROVIDER === 'twilio') return ['TWILIO_ACCOUNT_SID', ...(verify ? (['TWILIO_AUTH_TOKEN'] as const) : []), ...real];
+  if (c.SWITCHBOARD_PROVIDER === 'telnyx') return ['TELNYX_API_KEY', 'TELNYX_CONNECTION_ID', ...(verify ? (['TELNYX_PUBLIC_KEY'] as const) : []), ...real];
+  return [];
+}
+
+/**
+ * The given settings, or a ConfigError naming every missing one and why it is needed. Carrier adapters call it
+ * for what they cannot start without, whatever config they were handed.
+ */
+export function requireSettings<K extends RequiredSetting>(config: Config, keys: readonly K[]): { [P in K]: NonNullable<Config[P]> } {
+  const missing = keys.filter((k) => config[k] === undefined);
+  if (missing.length) throw new ConfigError(missing.map((k) => `${k}: ${REQUIRED_BECAUSE[k]}`));
+  return Object.fromEntries(keys.map((k) => [k, config[k]])) as { [P in K]: NonNullable<Config[P]> };
+}
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

@@ -6,9 +6,14 @@ let lib: Lib | undefined;
 // Its metadata takes ~80 ms to load; start-up (and `initialize`) should not wait for it.
 const phoneLib = (): Lib => (lib ??= createRequire(import.meta.url)('libphonenumber-js') as Lib);
 
+/** Written like E.164 (+, country code, 7–15 digits), without asking the numbering plan; cheap, for hot paths. */
+export function hasE164Shape(value: string): boolean {
+  return /^\+[1-9]\d{6,14}$/.test(value);
+}
+
 /** True when `value` is already a valid number written in E.164 (`+15551234567`). */
 export function isE164(value: string): boolean {
-  if (!/^\+[1-9]\d{6,14}$/.test(value)) return false;
+  if (!hasE164Shape(value)) return false;
   const parsed = phoneLib().parsePhoneNumberFromString(value);
   return parsed !== undefined && parsed.number === value && (parsed.isPossible() || isReservedTestNumber(value));
 }

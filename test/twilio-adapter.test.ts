@@ -91,7 +91,7 @@ async function world(callees: Record<string, Callee> = {}, env: Record<string, s
     ...env,
   });
   const domain = new FakeDomain(config);
-  const twilio = createTwilioProvider(domain, { retry: { attempts: 3, baseDelayMs: 1 } });
+  const twilio = createTwilioProvider(domain, { retry: { tries: 3, baseDelayMs: 1 } });
   const sidecar = await startSidecar({ host: '127.0.0.1', port, log: domain.log, routes: twilio.webhooks, health: () => ({}) });
   emulator.numberWebhooks = { voiceUrl: `${publicUrl}/webhooks/twilio/voice`, smsUrl: `${publicUrl}/webhooks/twilio/sms` };
   const w = { emulator, domain, twilio, sidecar, publicUrl };

@@ -2,7 +2,7 @@ import { fromJsonText } from '../json.js';
 import { iso, nowIso } from '../time.js';
 import type { CallsContext } from './context.js';
 import { attemptMachine, callMachine, END_REASONS, RETRYABLE_ENDS, type CallEnd, type RetryableEnd } from './lifecycle.js';
-import type { RetryPolicy } from './records.js';
+import type { CallRetryPolicy } from './records.js';
 
 export type EndDetail = { cause?: string; code?: string; message?: string; at?: string };
 
@@ -25,7 +25,7 @@ export function endAttempt(c: CallsContext, ref: { callId: string; attempt: numb
   if (!c.ledger.isCurrent(attempt)) return;
   const row = c.records.row(ref.callId);
   if (callMachine.isTerminal(row.status)) return;
-  const retry = fromJsonText<RetryPolicy>(row.retry);
+  const retry = fromJsonText<CallRetryPolicy>(row.retry);
   const retryable = (RETRYABLE_ENDS as readonly string[]).includes(status) && retry?.on.includes(status as RetryableEnd);
   if (allowRetry && retry && retryable && ref.attempt < retry.max_attempts) {
     const dueMs = Date.now() + retry.interval_seconds * 1000;

@@ -5,7 +5,7 @@ import type { Store } from '../store/store.js';
 import type { Amd, CallMode } from '../telephony/provider.js';
 import { ENDED_SQL, type AttemptStatus, type CallStatus, type EndReason, type RetryableEnd } from './lifecycle.js';
 
-export type RetryPolicy = { max_attempts: number; interval_seconds: number; on: RetryableEnd[] };
+export type CallRetryPolicy = { max_attempts: number; interval_seconds: number; on: RetryableEnd[] };
 
 export type CallAttempt = {
   attempt: number;
@@ -39,7 +39,7 @@ export type Call = {
   summary: string | null;
   fields: Record<string, unknown>;
   error: { code: string | null; message: string } | null;
-  retry: RetryPolicy | null;
+  retry: CallRetryPolicy | null;
   mission_id: string | null;
   step_id: string | null;
   assistant_id: string | null;
@@ -121,7 +121,7 @@ export class CallRecords {
       summary: insight.summary,
       fields: insight.fields,
       error: row.error_message ? { code: row.error_code, message: row.error_message } : null,
-      retry: fromJsonText<RetryPolicy>(row.retry) ?? null,
+      retry: fromJsonText<CallRetryPolicy>(row.retry) ?? null,
       mission_id: row.mission_id,
       step_id: row.step_id,
       assistant_id: row.assistant_id,

@@ -8,7 +8,7 @@ import type { Amd, CallMode } from '../telephony/provider.js';
 import { iso, nowIso, parseScheduledAt } from '../time.js';
 import type { CallsContext } from './context.js';
 import { RETRYABLE_ENDS, type RetryableEnd } from './lifecycle.js';
-import type { Call, RetryPolicy } from './records.js';
+import type { Call, CallRetryPolicy } from './records.js';
 
 export type InitiateCallInput = {
   to: string;
@@ -80,7 +80,7 @@ export function initiateCall(c: CallsContext, input: InitiateCallInput): { call:
 
 const toJsonOrNull = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
 
-function validateRetry(r: NonNullable<InitiateCallInput['retry']>): RetryPolicy {
+function validateRetry(r: NonNullable<InitiateCallInput['retry']>): CallRetryPolicy {
   if (!Number.isInteger(r.max_attempts) || r.max_attempts < 1 || r.max_attempts > 10) {
     throw new UserError(`\`retry.max_attempts\` must be a whole number from 1 to 10 (got ${r.max_attempts}); it counts the first try.`);
   }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { isE164 } from '../../phone.js';
+import { hasE164Shape, isE164 } from '../../phone.js';
 
 export const BEHAVIORS = ['answer', 'busy', 'no_answer', 'voicemail', 'ivr', 'busy_then_answer', 'fail'] as const;
 
@@ -35,7 +35,7 @@ export class SimDirectory {
   }
 
   static load(path: string | undefined): SimDirectory {
-    if (!path) return SimDirectory.parse(BUILT_IN_DIRECTORY, 'built-in directory', (n) => /^\+[1-9]\d{6,14}$/.test(n));
+    if (!path) return SimDirectory.parse(BUILT_IN_DIRECTORY, 'built-in directory', hasE164Shape);
     let raw: unknown;
     try {
       raw = JSON.parse(readFileSync(path, 'utf8'));

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { ConfigError, type Config } from '../../config.js';
+import { ConfigError, requireSettings, type Config } from '../../config.js';
 import type { Logger } from '../../log.js';
 import { CarrierError, type CallMode, type CallRef, type ProviderContext, type TelephonyProvider } from '../provider.js';
 import { planCallEvent, type CallPlan } from './call-flow.js';
@@ -7,13 +7,13 @@ import { CommandRunner } from './commands.js';
 import { isCallGone } from './errors.js';
 import { messageEvents, type TelnyxEvent } from './events.js';
 import { commandId, TelnyxRest } from './rest.js';
-import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+import { DEFAULT_REQUEST_RETRY, type RequestRetry } from '../retry.js';
 import { parseTelnyxPublicKey } from './signature.js';
 import { TELNYX_WEBHOOK_PATH, telnyxWebhookRoute } from './webhook.js';
 
 export type TelnyxProviderOptions = {
   /** Retries of idempotent Call Control commands (default 3 tries, 200 ms·2^n apart). */
-  retry?: RetryPolicy;
+  retry?: RequestRetry;
   /** Per-request timeout of the REST client (default 10 s). */
   requestTimeoutMs?: number;
 };
@@ -25,7 +25,12 @@ const SUPPORTED_MODES: readonly CallMode[] = ['notify'];
 export function createTelnyxProvider(ctx: ProviderContext, opts: TelnyxProviderOptions = {}): TelephonyProvider {
   const { config } = ctx;
   const log = ctx.log.child({ carrier: 'telnyx' });
-  const { apiKey, connectionId, publicUrl } = requiredSettings(config);
+  // Fails closed: without these the carrier cannot dial or be reached.
+  const { TELNYX_API_KEY: apiKey, TELNYX_CONNECTION_ID: connectionId, SWITCHBOARD_PUBLIC_URL: publicUrl } = requireSettings(config, [
+    'TELNYX_API_KEY',
+    'TELNYX_CONNECTION_ID',
+    'SWITCHBOARD_PUBLIC_URL',
+  ]);
   const verifyKey = webhookKey(config, log);
   const webhookUrl = `${publicUrl}${TELNYX_WEBHOOK_PATH}`;
   const rest = new TelnyxRest({
@@ -33,7 +38,7 @@ export function createTelnyxProvider(ctx: ProviderContext, opts: TelnyxProviderO
     connectionId,
     baseURL: config.SWITCHBOARD_TELNYX_API_URL,
     timeoutMs: opts.requestTimeoutMs ?? 10_000,
-    retry: opts.retry ?? DEFAULT_RETRY,
+    retry: opts.retry ?? DEFAULT_REQUEST_RETRY,
     log,
   });
   const runner = new CommandRunner(rest, (delivery, events) => ctx.deliver(delivery, events), log);
@@ -102,18 +107,6 @@ export function createTelnyxProvider(ctx: ProviderContext, opts: TelnyxProviderO
   };
 }
 
-// Fails closed: without these the carrier cannot dial or be reached.
-function requiredSettings(config: Config): { apiKey: string; connectionId: string; publicUrl: string } {
-  const { TELNYX_API_KEY: apiKey, TELNYX_CONNECTION_ID: connectionId, SWITCHBOARD_PUBLIC_URL: publicUrl } = config;
-  if (apiKey && connectionId && publicUrl) return { apiKey, connectionId, publicUrl };
-  const problems = [
-    !apiKey && 'TELNYX_API_KEY: is required for the Telnyx carrier',
-    !connectionId && 'TELNYX_CONNECTION_ID: is required for the Telnyx carrier (the Call Control application id)',
-    !publicUrl && 'SWITCHBOARD_PUBLIC_URL: is required so Telnyx can reach the webhooks (an https tunnel or proxy origin)',
-  ];
-  throw new ConfigError(problems.filter((p): p is string => typeof p === 'string'));
-}
-
 /** The key webhooks are checked with; null only when verification is switched off, which is said loudly once. */
 function webhookKey(config: Config, log: Logger): KeyObject | null {
   if (config.SWITCHBOARD_INSECURE_SKIP_WEBHOOK_VERIFY) {
@@ -123,9 +116,9 @@ function webhookKey(config: Config, log: Logger): KeyObject | null {
     );
     return null;
   }
-  if (!config.TELNYX_PUBLIC_KEY) throw new ConfigError(['TELNYX_PUBLIC_KEY: is required to verify Telnyx webhooks']);
+  const { TELNYX_PUBLIC_KEY: publicKey } = requireSettings(config, ['TELNYX_PUBLIC_KEY']);
   try {
-    return parseTelnyxPublicKey(config.TELNYX_PUBLIC_KEY).key;
+    return parseTelnyxPublicKey(publicKey).key;
   } catch (err) {
     throw new ConfigError([(err as Error).message]);
   }

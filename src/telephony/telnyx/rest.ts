@@ -4,7 +4,7 @@ import type { Logger } from '../../log.js';
 import { CarrierError } from '../provider.js';
 import { encodeClientState, type CallState } from './client-state.js';
 import { isTransient, toCarrierError } from './errors.js';
-import { withRetry, type RetryPolicy } from './retry.js';
+import { withRetry, type RequestRetry } from '../retry.js';
 
 const TELNYX_API_URL = 'https://api.telnyx.com/v2';
 
@@ -32,9 +32,9 @@ const SPEAK_DEFAULTS = { voice: 'female', language: 'en-US', payload_type: 'text
 export class TelnyxRest {
   private readonly client: Telnyx;
   private readonly connectionId: string;
-  private readonly retry: RetryPolicy;
+  private readonly retry: RequestRetry;
 
-  constructor(opts: { apiKey: string; connectionId: string; baseURL?: string; timeoutMs: number; retry: RetryPolicy; log: Logger }) {
+  constructor(opts: { apiKey: string; connectionId: string; baseURL?: string; timeoutMs: number; retry: RequestRetry; log: Logger }) {
     this.connectionId = opts.connectionId;
     this.retry = opts.retry;
     this.client = new Telnyx({

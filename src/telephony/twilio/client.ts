@@ -1,16 +1,11 @@
 import twilio from 'twilio';
-import { ConfigError, type Config } from '../../config.js';
+import { requireSettings, type Config } from '../../config.js';
 
 export type TwilioClient = ReturnType<typeof twilio>;
 
 /** The official SDK client, pointed at `SWITCHBOARD_TWILIO_API_URL` when set (a local emulator in tests). */
 export function createTwilioClient(config: Config): TwilioClient {
-  const { TWILIO_ACCOUNT_SID: accountSid, TWILIO_AUTH_TOKEN: authToken } = config;
-  const missing = [
-    !accountSid && 'TWILIO_ACCOUNT_SID: is required to place calls and send SMS through Twilio',
-    !authToken && 'TWILIO_AUTH_TOKEN: is required to place calls and send SMS through Twilio',
-  ].filter((p): p is string => typeof p === 'string');
-  if (missing.length) throw new ConfigError(missing);
+  const { TWILIO_ACCOUNT_SID: accountSid, TWILIO_AUTH_TOKEN: authToken } = requireSettings(config, ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN']);
   // logLevel pinned: the SDK's debug mode prints to stdout, which carries MCP frames. 15 s: a stuck
   // request should fail well before the SDK's 30 s default holds up the dispatcher.
   const client = twilio(accountSid, authToken, { timeout: 15_000, logLevel: 'info', autoRetry: false });

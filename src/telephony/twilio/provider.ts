@@ -1,11 +1,12 @@
-import { ConfigError } from '../../config.js';
+import { requireSettings } from '../../config.js';
 import { CarrierError, type Amd, type CallMode, type PlaceCallRequest, type ProviderContext, type SendSmsRequest, type TelephonyProvider } from '../provider.js';
 import { createTwilioClient } from './client.js';
 import { twilioWebhookUrl } from './paths.js';
-import { DEFAULT_RETRY, requestTwilio, type RetryPolicy } from './request.js';
+import { DEFAULT_REQUEST_RETRY, type RequestRetry } from '../retry.js';
+import { requestTwilio } from './request.js';
 import { createTwilioWebhooks } from './webhooks.js';
 
-export type TwilioProviderOptions = { retry?: RetryPolicy };
+export type TwilioProviderOptions = { retry?: RequestRetry };
 
 const MACHINE_DETECTION: Record<Amd, 'Enable' | 'DetectMessageEnd' | undefined> = {
   off: undefined,
@@ -22,11 +23,10 @@ const ALREADY_GONE = new Set(['20404', '21220']);
  * so they keep running (and calling back) across a Switchboard restart.
  */
 export function createTwilioProvider(ctx: ProviderContext, opts: TwilioProviderOptions = {}): TelephonyProvider {
-  const publicUrl = ctx.config.SWITCHBOARD_PUBLIC_URL;
-  if (!publicUrl) throw new ConfigError(['SWITCHBOARD_PUBLIC_URL: is required so Twilio can reach the webhooks (an https tunnel or proxy origin)']);
+  const { SWITCHBOARD_PUBLIC_URL: publicUrl } = requireSettings(ctx.config, ['SWITCHBOARD_PUBLIC_URL']);
   const client = createTwilioClient(ctx.config);
   const log = ctx.log.child({ carrier: 'twilio' });
-  const retry = opts.retry ?? DEFAULT_RETRY;
+  const retry = opts.retry ?? DEFAULT_REQUEST_RETRY;
   const supportedModes: readonly CallMode[] = ['notify'];
 
   return {

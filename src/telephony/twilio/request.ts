@@ -1,9 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../log.js';
 import { CarrierError } from '../provider.js';
-
-export type RetryPolicy = { attempts: number; baseDelayMs: number };
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 200 };
+import { withRetry, type RequestRetry } from '../retry.js';
 
 type Failure = { message: string; code: string; transient: boolean; neverReachedTwilio: boolean };
 
@@ -15,17 +12,14 @@ type Failure = { message: string; code: string; transient: boolean; neverReached
 export async function requestTwilio<T>(
   what: string,
   send: () => Promise<T>,
-  opts: { idempotent: boolean; retry: RetryPolicy; log: Logger },
+  opts: { idempotent: boolean; retry: RequestRetry; log: Logger },
 ): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await send();
-    } catch (err) {
-      const failure = describeFailure(err);
-      if (!opts.idempotent || !failure.transient || attempt >= opts.retry.attempts) throw toCarrierError(what, failure, opts.idempotent);
-      opts.log.warn({ op: what, attempt, code: failure.code }, 'Twilio request failed; retrying');
-      await sleep(opts.retry.baseDelayMs * 2 ** (attempt - 1));
-    }
+  try {
+    return await withRetry(send, opts.retry, (err) => opts.idempotent && describeFailure(err).transient, (err, attempt) =>
+      opts.log.warn({ op: what, attempt, code: describeFailure(err).code }, 'Twilio request failed; retrying'),
+    );
+  } catch (err) {
+    throw toCarrierError(what, describeFailure(err), opts.idempotent);
   }
 }
 

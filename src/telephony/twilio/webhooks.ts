@@ -5,6 +5,7 @@ import { TWILIO_WEBHOOK_PATHS, type TwilioWebhookKind } from './paths.js';
 import { formParams, isSignedByTwilio } from './signature.js';
 import { callStatusEvents, eventTime, smsStatusEvents, type TwilioParams } from './status.js';
 import { emptyMessagingTwiml, renderVoiceTwiml, spokenTexts, type Verb } from './twiml.js';
+import { hasE164Shape } from '../../phone.js';
 
 type Handler = (p: TwilioParams, req: WebhookRequest) => WebhookResponse;
 
@@ -132,7 +133,7 @@ function callRef(req: WebhookRequest, providerCallId: string): CallRef {
 
 /** A caller's number, or null when it is withheld or not a phone number (anonymous, SIP, client). */
 function callerId(from: string | undefined): string | null {
-  if (!from || WITHHELD.has(from) || !/^\+[1-9]\d{6,14}$/.test(from)) return null;
+  if (!from || WITHHELD.has(from) || !hasE164Shape(from)) return null;
   return from;
 }
 
