@@ -31,3 +31,30 @@ describe('wait_for_calls', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 });
+
+describe('JSON from the client', () => {
+  it('keeps keys named __proto__ in metadata, payloads, memory and results, as plain data', async () => {
+    h = await startHarness();
+    // JSON.parse makes __proto__ an own key, as a client's JSON-RPC frame does.
+    const withProto = () => JSON.parse('{"__proto__": {"polluted": true}, "kept": 1}');
+    const call = await h.call('initiate_call', { to: '+15550100001', metadata: withProto() });
+    expect(Object.keys(call.metadata)).toEqual(['__proto__', 'kept']);
+    expect(Object.keys((await h.call('get_call', { call_id: call.call_id })).metadata)).toEqual(['__proto__', 'kept']);
+
+    const { mission_id } = await h.call('create_mission', { name: 'Proto', instructions: 'keep odd keys' });
+    const { event } = await h.call('log_event', { mission_id, type: 'note', summary: 'odd keys', payload: withProto() });
+    expect(Object.keys(event.payload)).toEqual(['__proto__', 'kept']);
+    await h.call('save_memory', { mission_id, key: 'odd', value: withProto() });
+    expect(Object.keys((await h.call('get_mission', { mission_id })).memory.odd)).toEqual(['__proto__', 'kept']);
+    const done = await h.call('complete_mission', { mission_id, status: 'cancelled', summary: 'done', result: withProto() });
+    expect(Object.keys(done.result)).toEqual(['__proto__', 'kept']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('still refuses metadata that is not an object', async () => {
+    h = await startHarness();
+    const res = await h.client.callTool({ name: 'initiate_call', arguments: { to: '+15550100001', metadata: ['a', 'list'] } });
+    expect(res.isError).toBe(true);
+    expect((res.content as { text: string }[])[0].text).toMatch(/must be a JSON object at metadata/);
+  });
+});

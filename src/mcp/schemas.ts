@@ -13,6 +13,17 @@ export const phoneNumber = z.string().describe('E.164 phone number, e.g. +155512
 const time = z.string().describe('ISO 8601 time');
 const nullableTime = time.nullable();
 
+const isJsonObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A JSON object from the client, kept exactly as given. z.record copies into a fresh object and so drops a
+ * `__proto__` key without a word; this validates without copying. Its JSON Schema is z.record's.
+ */
+export const jsonObject = z
+  .unknown()
+  .refine(isJsonObject, 'must be a JSON object')
+  .meta({ type: 'object', propertyNames: { type: 'string' }, additionalProperties: {} }) as unknown as z.ZodType<Record<string, unknown>>;
+
 export const insightSchemaInput = z
   .record(z.string(), z.unknown())
   .describe('JSON Schema object whose `properties` name the fields to collect, e.g. {"type":"object","properties":{"price":{"type":"string","description":"quoted price"}}}');

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AMD_MODES, CALL_MODES } from '../../telephony/provider.js';
 import { CALL_STATUSES, RETRYABLE_ENDS } from '../../calls/lifecycle.js';
 import { waitForCalls } from '../../calls/wait.js';
-import { Call, CallSummary, insightSchemaInput, phoneNumber as e164 } from '../schemas.js';
+import { Call, CallSummary, insightSchemaInput, jsonObject, phoneNumber as e164 } from '../schemas.js';
 import { defineTool, READ_ONLY, type ToolDefinition } from '../tool.js';
 
 const MAX_WAIT_SECONDS = 50;
@@ -36,7 +36,7 @@ export const callTools: readonly ToolDefinition[] = [
       mission_id: z.string().optional(),
       step_id: z.string().optional(),
       idempotency_key: z.string().min(1).max(200).optional(),
-      metadata: z.record(z.string(), z.unknown()).optional(),
+      metadata: jsonObject.optional(),
     }),
     output: Call.extend({ created: z.boolean() }),
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
