@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { freePort, testEnv, until } from './helpers.js';
+import { freePort, tempDir, testEnv, until } from './helpers.js';
 import { CLI, spawnServer } from './spawn.js';
 
 describe('the built server over stdio', () => {
@@ -146,7 +146,9 @@ describe('the built server over stdio', () => {
 
 describe('the other commands', () => {
   it('switchboard demo runs a whole mission and prints the report', () => {
-    const r = spawnSync(process.execPath, [CLI, 'demo'], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SWITCHBOARD_SIM_TIME_SCALE: '0.01' }, encoding: 'utf8', timeout: 60_000 });
+    // The demo keeps its throwaway store under the system temp dir; point that at one this test removes.
+    const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TMPDIR: tempDir(), SWITCHBOARD_SIM_TIME_SCALE: '0.01' };
+    const r = spawnSync(process.execPath, [CLI, 'demo'], { env, encoding: 'utf8', timeout: 60_000 });
     expect(r.status).toBe(0);
     for (const heading of ['Steps', 'Messages', 'Insights']) expect(r.stdout).toContain(`\n${heading}\n`);
     expect(r.stdout).toMatch(/Call to Second Try Roofing \+15550100006: COMPLETED \(attempts: busy → completed/);

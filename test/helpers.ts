@@ -5,17 +5,23 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { CallToolResultSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { onTestFinished } from 'vitest';
 import { createApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { createMcpServer } from '../src/mcp/server.js';
 
-export const tempDir = (prefix = 'switchboard-test-') => mkdtempSync(join(tmpdir(), prefix));
+/** A scratch directory that lives as long as the test that made it. */
+export function tempDir(prefix = 'switchboard-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 /** Test defaults: a fresh store, the sim carrier at full speed, no spacing, sidecar on any free port. */
 export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
   return {
-    SWITCHBOARD_DATA_DIR: tempDir(),
+    SWITCHBOARD_DATA_DIR: overrides.SWITCHBOARD_DATA_DIR ?? tempDir(),
     SWITCHBOARD_HTTP_PORT: '0',
     SWITCHBOARD_SIM_TIME_SCALE: '0',
     SWITCHBOARD_MIN_CALL_SPACING_MS: '0',
@@ -37,8 +43,7 @@ export type Harness = {
 
 /** The real app and MCP server, with a real MCP Client over an in-memory transport. */
 export async function startHarness(env: Record<string, string> = {}, opts: { listen?: boolean } = {}): Promise<Harness> {
-  const fullEnv = testEnv(env);
-  const config = loadConfig(fullEnv);
+  const config = loadConfig(testEnv(env));
   const app = await createApp(config, createLogger('silent'), { listen: opts.listen });
   const mcp = createMcpServer(app);
   const client = new Client({ name: 'test', version: '0' });
@@ -66,7 +71,6 @@ export async function startHarness(env: Record<string, string> = {}, opts: { lis
       await client.close();
       await mcp.close();
       await app.stop();
-      rmSync(fullEnv.SWITCHBOARD_DATA_DIR, { recursive: true, force: true });
     },
   };
 }
