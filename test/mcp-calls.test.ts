@@ -178,17 +178,31 @@ describe('calls on the simulated carrier, through MCP', () => {
     expect(starts[2] - starts[1]).toBeGreaterThanOrEqual(145);
   });
 
-  it('wait_for_calls returns at its timeout with the current state, sending progress', async () => {
+  it('wait_for_calls returns at its timeout with the current state', async () => {
     h = await startHarness({ SWITCHBOARD_SIM_TIME_SCALE: '1' });
     const { call_id } = await h.call('initiate_call', { to: '+15550100003' });
-    const progress: number[] = [];
-    const res = await h.client.callTool(
-      { name: 'wait_for_calls', arguments: { call_ids: [call_id], timeout_seconds: 0.3 } },
-      undefined,
-      { onprogress: (p) => progress.push(p.progress) },
-    );
-    expect(res.structuredContent).toMatchObject({ done: false, timed_out: true });
-    expect(progress.length).toBeGreaterThan(0);
+    const res = await h.call('wait_for_calls', { call_ids: [call_id], timeout_seconds: 0.3 });
+    expect(res).toMatchObject({ done: false, timed_out: true, calls: [{ call_id, status: 'ringing' }] });
+  });
+
+  it('wait_for_calls reports progress each time another call finishes', async () => {
+    h = await startHarness();
+    const later = new Date(Date.now() + 60_000).toISOString();
+    const [first, second] = await Promise.all([1, 2].map(async () => (await h.call('initiate_call', { to: '+15550100001', scheduled_at: later })).call_id));
+    const progress: { progress: number; total?: number; message?: string }[] = [];
+    const waiting = h.client.callTool({ name: 'wait_for_calls', arguments: { call_ids: [first, second], until: 'all', timeout_seconds: 20 } }, undefined, {
+      onprogress: ({ progress: done, total, message }) => void progress.push({ progress: done, total, message }),
+    });
+    await until(() => progress.length === 1, 'the first progress report');
+    expect(progress).toEqual([{ progress: 0, total: 2, message: '0 of 2 call(s) finished' }]);
+
+    await h.call('end_call', { call_id: first });
+    // Well inside the 5 s heartbeat, so this report is the one the finished call caused.
+    await until(() => progress.length === 2, 'progress after the first call ended', 2_000);
+    expect(progress[1]).toEqual({ progress: 1, total: 2, message: '1 of 2 call(s) finished' });
+
+    await h.call('end_call', { call_id: second });
+    expect((await waiting).structuredContent).toMatchObject({ done: true, timed_out: false });
   });
 
   it('publishes call and transcript resources with subscribe updates', async () => {
