@@ -207,15 +207,20 @@ describe('calls on the simulated carrier, through MCP', () => {
 
   it('publishes call and transcript resources with subscribe updates', async () => {
     h = await startHarness({ SWITCHBOARD_SIM_TIME_SCALE: '0.01' });
-    const { call_id } = await h.call('initiate_call', { to: '+15550100001', insight_schema: QUOTE, scheduled_at: new Date(Date.now() + 200).toISOString() });
-    await h.client.subscribeResource({ uri: `switchboard://calls/${call_id}` });
-    await h.client.subscribeResource({ uri: `switchboard://calls/${call_id}/transcript` });
-    await finished(call_id);
-    await new Promise((r) => setTimeout(r, 20));
-    expect(h.updates.filter((u) => u.endsWith('/transcript')).length).toBeGreaterThanOrEqual(8);
-    expect(h.updates.filter((u) => u === `switchboard://calls/${call_id}`).length).toBeGreaterThanOrEqual(4);
-    const read = await h.client.readResource({ uri: `switchboard://calls/${call_id}/transcript` });
-    expect(JSON.parse((read.contents[0] as { text: string }).text).transcript.length).toBeGreaterThanOrEqual(8);
+    // Scheduled a moment ahead, so the subscriptions are in place before its first change.
+    const { call_id } = await h.call('initiate_call', { to: '+15550100001', insight_schema: QUOTE, scheduled_at: new Date(Date.now() + 500).toISOString() });
+    const callUri = `switchboard://calls/${call_id}`;
+    const transcriptUri = `${callUri}/transcript`;
+    await h.client.subscribeResource({ uri: callUri });
+    await h.client.subscribeResource({ uri: transcriptUri });
+    const { transcript } = await finished(call_id);
+    expect(transcript.length).toBeGreaterThanOrEqual(8);
+    const updatesOf = (uri: string) => h.updates.filter((u) => u === uri).length;
+    await until(() => updatesOf(transcriptUri) === transcript.length, 'one transcript update per turn');
+    // The call changed with every turn and with every status it passed through.
+    expect(updatesOf(callUri)).toBeGreaterThan(transcript.length);
+    const read = await h.client.readResource({ uri: transcriptUri });
+    expect(JSON.parse((read.contents[0] as { text: string }).text).transcript).toEqual(transcript);
     const templates = await h.client.listResourceTemplates();
     expect(templates.resourceTemplates.map((t) => t.uriTemplate).sort()).toEqual(
       ['switchboard://calls/{call_id}', 'switchboard://calls/{call_id}/transcript', 'switchboard://missions/{mission_id}'].sort(),
