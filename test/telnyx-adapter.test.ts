@@ -184,13 +184,10 @@ describe('telnyx adapter: outbound notify calls', () => {
     expect(call.alive).toBe(false);
   });
 
-  it('refuses modes it cannot run yet', async () => {
+  it.each(['agent', 'conversation'] as const)('refuses a %s call, which needs the media bridge, without asking Telnyx', async (mode) => {
     const h = await harness();
-    expect(h.provider.supportedModes).toEqual(['notify']);
-    expect(h.provider.callsSurviveRestart).toBe(true);
-    expect(h.provider.webhooks).toEqual([expect.objectContaining({ method: 'POST', path: '/webhooks/telnyx' })]);
-    await expect(placeCall(h, '+12125550106', { mode: 'agent' })).rejects.toMatchObject({ code: 'unsupported_mode' });
-    expect(h.emulator.calls.size).toBe(0);
+    await expect(placeCall(h, '+12125550106', { mode })).rejects.toMatchObject({ code: 'unsupported_mode', message: expect.stringContaining('use mode "notify"') });
+    expect(h.emulator.requests).toEqual([]);
   });
 
   it('hangup() of a call that already ended is a no-op', async () => {
