@@ -393,7 +393,8 @@ export class TelnyxEmulator {
   }
 
   private async deliver(url: string, eventId: string, eventType: string, body: string, signing: Signing): Promise<number> {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    // A connection per delivery, as from a carrier: a restarted sidecar never gets a request on its predecessor's socket.
+    const headers: Record<string, string> = { 'content-type': 'application/json', connection: 'close' };
     if (signing !== 'missing') {
       const timestamp = String(Math.floor(Date.now() / 1000) - (signing === 'stale' ? 600 : 0));
       const key: KeyObject = signing === 'forged' ? this.forger.privateKey : this.keys.privateKey;

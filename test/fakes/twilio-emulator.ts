@@ -300,7 +300,9 @@ export class TwilioEmulator {
   }
 
   private async send(webhook: Pick<SentWebhook, 'url' | 'params' | 'headers'>): Promise<SentWebhook> {
-    const res = await fetch(webhook.url, { method: 'POST', headers: webhook.headers, body: new URLSearchParams(webhook.params).toString() });
+    // A connection per delivery, as from a carrier: a restarted sidecar never gets a request on its predecessor's socket.
+    const headers = { ...webhook.headers, connection: 'close' };
+    const res = await fetch(webhook.url, { method: 'POST', headers, body: new URLSearchParams(webhook.params).toString() });
     const sent: SentWebhook = { ...webhook, status: res.status, body: await res.text() };
     this.webhooks.push(sent);
     return sent;
