@@ -109,6 +109,26 @@ describe('calls on the simulated carrier, through MCP', () => {
     expect((await finished(call_id)).fields).toEqual({ favorite_color: 'green' });
   });
 
+  it('cuts a call off at SWITCHBOARD_MAX_CALL_SECONDS and reports what was heard until then', async () => {
+    const scale = 0.1;
+    const limitMs = 10 * 1000 * scale;
+    const file = join(tempDir(), 'people.json');
+    const story = 'and there is a long story behind that number which I would be glad to tell you all about';
+    const facts = { price_per_square: `$450, ${story}`, earliest_start: `next Monday, ${story}`, warranty_years: `10 years, ${story}` };
+    writeFileSync(file, JSON.stringify({ '+15550109998': { name: 'Chatty Roofing', ring_seconds: 1, facts } }));
+    h = await startHarness({ SWITCHBOARD_SIM_DIRECTORY: file, SWITCHBOARD_SIM_TIME_SCALE: String(scale), SWITCHBOARD_MAX_CALL_SECONDS: '10' });
+
+    const { call_id } = await h.call('initiate_call', { to: '+15550109998', insight_schema: QUOTE });
+    const call = await finished(call_id);
+    expect(call).toMatchObject({ status: 'completed', attempts: [{ status: 'completed', hangup_cause: 'max_duration' }] });
+    expect(['no_fields_collected', 'some_fields_collected']).toContain(call.outcome);
+    expect(call.fields.warranty_years).toBeNull();
+    expect(call.transcript.at(-1).text).not.toMatch(/Goodbye/);
+    const talkedMs = Date.parse(call.attempts[0].ended_at) - Date.parse(call.attempts[0].answered_at);
+    expect(talkedMs).toBeGreaterThanOrEqual(limitMs);
+    expect(talkedMs).toBeLessThan(1.5 * limitMs);
+  });
+
   it('refuses bad input with a clear sentence', async () => {
     h = await startHarness();
     expect(await h.fail('initiate_call', { to: '555-0100' })).toMatch(/`to` must be an E.164 phone number like \+15551234567/);

@@ -28,8 +28,8 @@ afterEach(async () => {
 });
 
 /** An emulated Telnyx account and a Switchboard pointed at it, its sidecar on the port the webhooks go to. */
-async function switchboardOnTelnyx(extraEnv: Record<string, string> = {}): Promise<Line> {
-  const telnyx = await TelnyxEmulator.start({ speakMs: 20 });
+async function switchboardOnTelnyx(extraEnv: Record<string, string> = {}, network: { speakMs?: number; secondMs?: number } = {}): Promise<Line> {
+  const telnyx = await TelnyxEmulator.start({ speakMs: 20, ...network });
   const slot: (typeof running)[number] = { telnyx };
   running.push(slot);
   const port = await freePort();
@@ -243,6 +243,23 @@ describe('telnyx e2e: outbound notify calls', () => {
     expect((await h.call('list_calls', {})).calls).toEqual([]);
     await quiet({ h, telnyx });
     expect(telnyx.requests).toEqual([]);
+  });
+});
+
+describe('telnyx e2e: the call length limit', () => {
+  it('SWITCHBOARD_MAX_CALL_SECONDS goes to Telnyx as time_limit_secs, and a call that reaches it is cut off mid-message', async () => {
+    // A message that takes 1 s to speak, against 10 call seconds of 10 ms each.
+    const { h, telnyx } = await switchboardOnTelnyx({ SWITCHBOARD_MAX_CALL_SECONDS: '10' }, { speakMs: 1000, secondMs: 10 });
+    const to = '+12125550115';
+    const { call_id } = await h.call('initiate_call', notify(to));
+
+    const call = await outcome(h, call_id);
+    expect(call).toMatchObject({ status: 'completed', attempts: [{ attempt: 1, status: 'completed', hangup_cause: 'time_limit' }] });
+    const line = telnyx.callTo(to);
+    expect(line.dial).toMatchObject({ time_limit_secs: 10 });
+    expect(line.timeline).toContain('hook:call.speak.started');
+    expect(line.timeline).not.toContain('hook:call.speak.ended');
+    expect(line.commands.map((c) => c.verb)).toEqual(['speak']);
   });
 });
 

@@ -252,6 +252,20 @@ describe('outbound calls on Twilio, through MCP', () => {
   });
 });
 
+describe('the call length limit on Twilio', () => {
+  it('SWITCHBOARD_MAX_CALL_SECONDS goes to Twilio as TimeLimit, and a message longer than that is cut off', async () => {
+    const p = await switchboardOnTwilio({}, { SWITCHBOARD_MAX_CALL_SECONDS: '10' });
+    const long = 'Your table for two is ready, and we kept the window seat by the fireplace for you tonight.';
+    const call = await callAndWait(p, notify(ALICE, { message: long }));
+
+    expect(call).toMatchObject({ status: 'completed', attempts: [{ status: 'completed' }] });
+    const [atTwilio] = dialled(p, ALICE);
+    expect(atTwilio.request.get('TimeLimit')).toBe('10');
+    // Twilio's clock in the emulator: a second to pick up, then a word a second.
+    expect(atTwilio.said).toEqual([heard(long).split(' ').slice(0, 9).join(' ')]);
+  });
+});
+
 describe('Twilio webhooks: authenticated, idempotent, order-proof', () => {
   it('a forged voice webhook claiming a machine answered gets 401 and changes nothing', async () => {
     const p = await switchboardOnTwilio();

@@ -62,17 +62,20 @@ export class TelnyxEmulator {
   private readonly sent = new Map<string, Sent>();
   private readonly queues = new Map<string, Promise<void>>();
   private readonly pending = new Set<Promise<void>>();
+  private readonly timeLimits = new Set<NodeJS.Timeout>();
 
   private constructor(
     private readonly server: Server,
     readonly apiKey: string,
     readonly connectionId: string,
     private readonly speakMs: number,
+    private readonly secondMs: number,
   ) {}
 
-  static async start(opts: { apiKey?: string; connectionId?: string; speakMs?: number } = {}): Promise<TelnyxEmulator> {
+  /** `speakMs`: how long each speak plays; `secondMs`: how long a second of call time lasts, for time_limit_secs. */
+  static async start(opts: { apiKey?: string; connectionId?: string; speakMs?: number; secondMs?: number } = {}): Promise<TelnyxEmulator> {
     const server = createServer();
-    const emulator = new TelnyxEmulator(server, opts.apiKey ?? 'KEY0123456789ABCDEF_emulatorTestKey', opts.connectionId ?? '1494404757140276705', opts.speakMs ?? 40);
+    const emulator = new TelnyxEmulator(server, opts.apiKey ?? 'KEY0123456789ABCDEF_emulatorTestKey', opts.connectionId ?? '1494404757140276705', opts.speakMs ?? 40, opts.secondMs ?? 1000);
     server.on('request', (req, res) => void emulator.route(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return emulator;
@@ -162,6 +165,7 @@ export class TelnyxEmulator {
   }
 
   async close(): Promise<void> {
+    for (const timer of this.timeLimits) clearTimeout(timer);
     await this.settled();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
@@ -319,17 +323,30 @@ export class TelnyxEmulator {
       case 'answer':
       case 'fail_once':
       case 'slow_once':
-        call.answered = true;
-        await this.callEvent(call, 'call.answered');
+        await this.answer(call);
         if (amd === 'detect' || amd === 'detect_beep') await this.callEvent(call, 'call.machine.detection.ended', { result: 'human' });
         return;
       case 'machine':
-        call.answered = true;
-        await this.callEvent(call, 'call.answered');
+        await this.answer(call);
         if (amd === 'detect' || amd === 'detect_beep') await this.callEvent(call, 'call.machine.detection.ended', { result: 'machine' });
         if (amd === 'detect_beep' && call.alive) await this.callEvent(call, 'call.machine.greeting.ended', { result: 'beep_detected' });
         return;
     }
+  }
+
+  /** The callee picks up; from then on the dial's time_limit_secs runs, and Telnyx hangs up when it is reached. */
+  private async answer(call: EmulatedCall): Promise<void> {
+    call.answered = true;
+    const limit = Number(call.dial?.time_limit_secs);
+    if (limit > 0) {
+      // Not queued behind the call's other steps: the limit cuts into whatever is playing.
+      const timer = setTimeout(() => {
+        this.timeLimits.delete(timer);
+        if (call.alive) this.track(this.end(call, 'time_limit', 'unspecified', 'unknown'));
+      }, limit * this.secondMs);
+      this.timeLimits.add(timer);
+    }
+    await this.callEvent(call, 'call.answered');
   }
 
   private async end(call: EmulatedCall, cause: string, sip: string, source: string): Promise<void> {
@@ -414,9 +431,14 @@ export class TelnyxEmulator {
       await sleep(5);
       await step();
     });
-    const tracked = next.catch(() => undefined).finally(() => this.pending.delete(tracked));
+    this.queues.set(key, this.track(next));
+  }
+
+  /** Work `settled()` waits for. */
+  private track(work: Promise<unknown>): Promise<void> {
+    const tracked = work.then(() => undefined, () => undefined).finally(() => this.pending.delete(tracked));
     this.pending.add(tracked);
-    this.queues.set(key, tracked);
+    return tracked;
   }
 }
 
