@@ -424,6 +424,21 @@ describe('telnyx e2e: SMS', () => {
     expect(telnyx.requestCount('POST', '/v2/messages')).toBe(1);
   });
 
+  it('a status that beats the send’s response is refused with a 5xx, and applied when Telnyx redelivers it', async () => {
+    const { h, telnyx } = await switchboardOnTelnyx();
+    const to = '+12125550123';
+    telnyx.scriptSms(to, 'status_first');
+    const { message_id } = await h.call('schedule_sms', { to, body: 'See you at 7.' });
+
+    const message = await smsOutcome(h, message_id);
+    expect(message).toMatchObject({ status: 'delivered', error: null });
+    expect(message.sent_at).toEqual(expect.any(String));
+    const sent = telnyx.deliveries.filter((d) => d.eventType === 'message.sent');
+    expect(new Set(sent.map((d) => d.eventId)).size).toBe(1);
+    expect(sent[0].status).toBe(500);
+    expect(sent.at(-1)!.status).toBe(200);
+  });
+
   it('an inbound text shows up in list_messages as inbound, once even if Telnyx delivers it twice', async () => {
     const { h, telnyx } = await switchboardOnTelnyx();
     expect(await telnyx.inboundSms(FRIEND, OUR_NUMBER, 'Running ten minutes late.')).toBe(200);

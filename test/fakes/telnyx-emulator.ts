@@ -12,8 +12,11 @@ import type { AddressInfo } from 'node:net';
  * `slow_once`: the first dial is placed but its response comes only after a second (a lost answer); the call answers.
  */
 export type CallBehaviour = 'answer' | 'busy' | 'no_answer' | 'machine' | 'reject' | 'fail_once' | 'slow_once' | 'manual';
-/** What happens to an SMS sent to the number. `fail`: the send itself gets a 500. */
-export type SmsBehaviour = 'deliver' | 'undeliverable' | 'fail';
+/**
+ * What happens to an SMS sent to the number. `fail`: the send itself gets a 500. `status_first`: delivered, but
+ * message.sent is posted before the send is answered, as happens when Telnyx's webhook beats its own response.
+ */
+export type SmsBehaviour = 'deliver' | 'undeliverable' | 'fail' | 'status_first';
 /** How a webhook is signed: properly, with another key, with a timestamp 10 minutes old, or not at all. */
 export type Signing = 'valid' | 'forged' | 'stale' | 'missing';
 
@@ -146,9 +149,7 @@ export class TelnyxEmulator {
 
   /** Posts an already delivered event again, byte for byte, freshly signed: Telnyx's at-least-once delivery. */
   redeliver(eventId: string, signing: Signing = 'valid'): Promise<number> {
-    const sent = this.sent.get(eventId);
-    if (!sent) throw new Error(`no event ${eventId} was sent`);
-    return this.deliver(sent.url, eventId, sent.eventType, sent.body, signing);
+    return this.deliver(eventId, signing);
   }
 
   /** The id of the first event of `eventType` sent for `call`. */
@@ -272,7 +273,7 @@ export class TelnyxEmulator {
     }
   }
 
-  private sendMessage(req: IncomingMessage, res: ServerResponse, path: string, body: Record<string, unknown>): void {
+  private async sendMessage(req: IncomingMessage, res: ServerResponse, path: string, body: Record<string, unknown>): Promise<void> {
     const { to, from, text } = body;
     if (typeof to !== 'string' || typeof from !== 'string' || typeof text !== 'string') {
       return this.reply(res, req, path, body, 422, errors('40005', 'Invalid value', 'to, from and text are required.'));
@@ -292,12 +293,15 @@ export class TelnyxEmulator {
       messaging_profile_id: body.messaging_profile_id ?? null,
       errors: errs,
     });
-    this.reply(res, req, path, body, 200, { data: record('queued') });
     const url = typeof body.webhook_url === 'string' ? body.webhook_url : this.webhookUrl;
+    const sent = this.event(url, 'message.sent', record('sent'));
+    // status_first: the first try lands before the send is answered; any redelivery comes after.
+    const early = behaviour === 'status_first' ? await this.deliver(sent) : undefined;
+    this.reply(res, req, path, body, 200, { data: record('queued') });
     this.later(message.id, async () => {
-      await this.post(url, 'message.sent', record('sent'));
-      if (behaviour === 'deliver') await this.post(url, 'message.finalized', record('delivered'));
-      else await this.post(url, 'message.finalized', record('delivery_failed', [{ code: '40002', title: 'Blocked as spam - permanent', detail: 'The message was blocked by the carrier.' }]));
+      await this.deliverUntilAccepted(sent, early);
+      if (behaviour === 'undeliverable') await this.post(url, 'message.finalized', record('delivery_failed', [{ code: '40002', title: 'Blocked as spam - permanent', detail: 'The message was blocked by the carrier.' }]));
+      else await this.post(url, 'message.finalized', record('delivered'));
     });
   }
 
@@ -400,16 +404,38 @@ export class TelnyxEmulator {
   // ---- webhooks ----
 
   private post(url: string, eventType: string, payload: Record<string, unknown>, signing: Signing = 'valid'): Promise<number> {
+    return this.deliverUntilAccepted(this.event(url, eventType, payload), undefined, signing);
+  }
+
+  /** A new event for `url`, not yet delivered; returns its id. */
+  private event(url: string, eventType: string, payload: Record<string, unknown>): string {
     const eventId = randomUUID();
     const body = JSON.stringify({
       data: { record_type: 'event', id: eventId, event_type: eventType, occurred_at: new Date().toISOString(), payload },
       meta: { attempt: 1, delivered_to: url },
     });
     this.sent.set(eventId, { url, body, eventType });
-    return this.deliver(url, eventId, eventType, body, signing);
+    return eventId;
   }
 
-  private async deliver(url: string, eventId: string, eventType: string, body: string, signing: Signing): Promise<number> {
+  /**
+   * Telnyx delivers at least once: an event answered with a 5xx is posted again, a little later each time.
+   * `lastStatus` is the answer to a try already made.
+   */
+  private async deliverUntilAccepted(eventId: string, lastStatus?: number, signing: Signing = 'valid'): Promise<number> {
+    let status = lastStatus ?? (await this.deliver(eventId, signing));
+    for (let retry = 1; status >= 500 && retry <= 5; retry++) {
+      await sleep(10 * 2 ** retry);
+      status = await this.deliver(eventId, signing);
+    }
+    return status;
+  }
+
+  /** One delivery attempt; resolves with the HTTP status the sidecar answered. */
+  private async deliver(eventId: string, signing: Signing = 'valid'): Promise<number> {
+    const sent = this.sent.get(eventId);
+    if (!sent) throw new Error(`no event ${eventId} was sent`);
+    const { url, body, eventType } = sent;
     // A connection per delivery, as from a carrier: a restarted sidecar never gets a request on its predecessor's socket.
     const headers: Record<string, string> = { 'content-type': 'application/json', connection: 'close' };
     if (signing !== 'missing') {
