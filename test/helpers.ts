@@ -10,6 +10,7 @@ import { createApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { createMcpServer } from '../src/mcp/server.js';
+import { SimCarrier } from '../src/telephony/sim/carrier.js';
 
 /** A scratch directory that lives as long as the test that made it. */
 export function tempDir(prefix = 'switchboard-test-'): string {
@@ -73,6 +74,12 @@ export async function startHarness(env: Record<string, string> = {}, opts: { lis
       await app.stop();
     },
   };
+}
+
+/** The simulated phone network an app runs on, for what only the network does, such as a person texting in. */
+export function simCarrier(app: App): SimCarrier {
+  if (!(app.provider instanceof SimCarrier)) throw new Error(`this test needs the sim carrier, not ${app.provider.name}`);
+  return app.provider;
 }
 
 /** Polls `probe` until it returns something truthy, and returns that. */
