@@ -1,10 +1,18 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export type Row = { metric: string; p50?: number; p99?: number; max?: number; value?: number; unit: string; target: string };
 
-export const tempDir = () => mkdtempSync(join(tmpdir(), 'switchboard-bench-'));
+const scratch: string[] = [];
+process.on('exit', () => scratch.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+/** A scratch store for one measurement, removed when the bench process exits. */
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-bench-'));
+  scratch.push(dir);
+  return dir;
+}
 
 export function percentile(samples: number[], p: number): number {
   const sorted = [...samples].sort((a, b) => a - b);

@@ -1,7 +1,7 @@
 import { SCHEMA_VERSION } from '../src/store/database.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { freePort, testEnv, until } from './helpers.js';
+import { freePort, tempDir, testEnv, until } from './helpers.js';
 import { CLI, spawnServer } from './spawn.js';
 
 describe('the built server over stdio', () => {
@@ -21,11 +21,10 @@ describe('the built server over stdio', () => {
       await server.call('initiate_call', { to: '+15550100005', mission_id: 'quotes', step_id: 'peak' });
       const waited = await server.call('wait_for_calls', { mission_id: 'quotes', until: 'all', timeout_seconds: 20 });
       expect(waited.done).toBe(true);
-      let mission = await server.call('get_mission', { mission_id: 'quotes' });
-      for (let i = 0; mission.status === 'active' && i < 100; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-        mission = await server.call('get_mission', { mission_id: 'quotes' });
-      }
+      const mission = await until(async () => {
+        const m = await server.call('get_mission', { mission_id: 'quotes' });
+        return m.status !== 'active' && m;
+      }, 'the mission to end');
       expect(mission.status).toBe('succeeded');
       const { rows } = await server.call('get_insights', { mission_id: 'quotes' });
       expect(rows.map((r: any) => r.fields.price_per_square)).toEqual(['$450', '$395']);
@@ -47,13 +46,14 @@ describe('the built server over stdio', () => {
     send({ jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} });
     send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'initiate_call', arguments: { to: '+15550100001', mode: 'notify', message: 'hello' } } });
     send({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'get_mission', arguments: { mission_id: 'missing' } } });
-    await new Promise((r) => setTimeout(r, 1500));
+    const frames = () => stdout.split('\n').slice(0, -1).map((line) => JSON.parse(line));
+    await until(() => frames().filter((f) => f.id !== undefined).length === 4, 'answers to all four requests');
+    const exited = new Promise((resolve) => child.on('exit', resolve));
     child.stdin.end();
-    const code = await new Promise((resolve) => child.on('exit', resolve));
-    expect(code).toBe(0);
-    const lines = stdout.split('\n').filter(Boolean);
-    expect(lines.length).toBeGreaterThanOrEqual(4);
-    for (const line of lines) expect(JSON.parse(line).jsonrpc).toBe('2.0');
+    expect(await exited).toBe(0);
+    expect(frames().map((f) => f.id).filter((id) => id !== undefined).sort()).toEqual([1, 2, 3, 4]);
+    for (const frame of frames()) expect(frame.jsonrpc).toBe('2.0');
+    expect(stdout.endsWith('\n')).toBe(true);
     expect(stderr).toMatch(/switchboard ready/);
     expect(stderr).toMatch(/shutting down/);
   });
@@ -147,7 +147,9 @@ describe('the built server over stdio', () => {
 
 describe('the other commands', () => {
   it('switchboard demo runs a whole mission and prints the report', () => {
-    const r = spawnSync(process.execPath, [CLI, 'demo'], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SWITCHBOARD_SIM_TIME_SCALE: '0.01' }, encoding: 'utf8', timeout: 60_000 });
+    // The demo keeps its throwaway store under the system temp dir; point that at one this test removes.
+    const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TMPDIR: tempDir(), SWITCHBOARD_SIM_TIME_SCALE: '0.01' };
+    const r = spawnSync(process.execPath, [CLI, 'demo'], { env, encoding: 'utf8', timeout: 60_000 });
     expect(r.status).toBe(0);
     for (const heading of ['Steps', 'Messages', 'Insights']) expect(r.stdout).toContain(`\n${heading}\n`);
     expect(r.stdout).toMatch(/Call to Second Try Roofing \+15550100006: COMPLETED \(attempts: busy → completed/);

@@ -5,17 +5,24 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { CallToolResultSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { onTestFinished } from 'vitest';
 import { createApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { createMcpServer } from '../src/mcp/server.js';
+import { SimCarrier } from '../src/telephony/sim/carrier.js';
 
-export const tempDir = (prefix = 'switchboard-test-') => mkdtempSync(join(tmpdir(), prefix));
+/** A scratch directory that lives as long as the test that made it. */
+export function tempDir(prefix = 'switchboard-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 /** Test defaults: a fresh store, the sim carrier at full speed, no spacing, sidecar on any free port. */
 export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
   return {
-    SWITCHBOARD_DATA_DIR: tempDir(),
+    SWITCHBOARD_DATA_DIR: overrides.SWITCHBOARD_DATA_DIR ?? tempDir(),
     SWITCHBOARD_HTTP_PORT: '0',
     SWITCHBOARD_SIM_TIME_SCALE: '0',
     SWITCHBOARD_MIN_CALL_SPACING_MS: '0',
@@ -37,8 +44,7 @@ export type Harness = {
 
 /** The real app and MCP server, with a real MCP Client over an in-memory transport. */
 export async function startHarness(env: Record<string, string> = {}, opts: { listen?: boolean } = {}): Promise<Harness> {
-  const fullEnv = testEnv(env);
-  const config = loadConfig(fullEnv);
+  const config = loadConfig(testEnv(env));
   const app = await createApp(config, createLogger('silent'), { listen: opts.listen });
   const mcp = createMcpServer(app);
   const client = new Client({ name: 'test', version: '0' });
@@ -66,16 +72,22 @@ export async function startHarness(env: Record<string, string> = {}, opts: { lis
       await client.close();
       await mcp.close();
       await app.stop();
-      rmSync(fullEnv.SWITCHBOARD_DATA_DIR, { recursive: true, force: true });
     },
   };
 }
 
-export async function until<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<T> {
+/** The simulated phone network an app runs on, for what only the network does, such as a person texting in. */
+export function simCarrier(app: App): SimCarrier {
+  if (!(app.provider instanceof SimCarrier)) throw new Error(`this test needs the sim carrier, not ${app.provider.name}`);
+  return app.provider;
+}
+
+/** Polls `probe` until it returns something truthy, and returns that. */
+export async function until<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
-    if (value) return value;
+    if (value) return value as NonNullable<T>;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }

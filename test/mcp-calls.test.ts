@@ -109,6 +109,26 @@ describe('calls on the simulated carrier, through MCP', () => {
     expect((await finished(call_id)).fields).toEqual({ favorite_color: 'green' });
   });
 
+  it('cuts a call off at SWITCHBOARD_MAX_CALL_SECONDS and reports what was heard until then', async () => {
+    const scale = 0.1;
+    const limitMs = 10 * 1000 * scale;
+    const file = join(tempDir(), 'people.json');
+    const story = 'and there is a long story behind that number which I would be glad to tell you all about';
+    const facts = { price_per_square: `$450, ${story}`, earliest_start: `next Monday, ${story}`, warranty_years: `10 years, ${story}` };
+    writeFileSync(file, JSON.stringify({ '+15550109998': { name: 'Chatty Roofing', ring_seconds: 1, facts } }));
+    h = await startHarness({ SWITCHBOARD_SIM_DIRECTORY: file, SWITCHBOARD_SIM_TIME_SCALE: String(scale), SWITCHBOARD_MAX_CALL_SECONDS: '10' });
+
+    const { call_id } = await h.call('initiate_call', { to: '+15550109998', insight_schema: QUOTE });
+    const call = await finished(call_id);
+    expect(call).toMatchObject({ status: 'completed', attempts: [{ status: 'completed', hangup_cause: 'max_duration' }] });
+    expect(['no_fields_collected', 'some_fields_collected']).toContain(call.outcome);
+    expect(call.fields.warranty_years).toBeNull();
+    expect(call.transcript.at(-1).text).not.toMatch(/Goodbye/);
+    const talkedMs = Date.parse(call.attempts[0].ended_at) - Date.parse(call.attempts[0].answered_at);
+    expect(talkedMs).toBeGreaterThanOrEqual(limitMs);
+    expect(talkedMs).toBeLessThan(1.5 * limitMs);
+  });
+
   it('refuses bad input with a clear sentence', async () => {
     h = await startHarness();
     expect(await h.fail('initiate_call', { to: '555-0100' })).toMatch(/`to` must be an E.164 phone number like \+15551234567/);
@@ -178,30 +198,49 @@ describe('calls on the simulated carrier, through MCP', () => {
     expect(starts[2] - starts[1]).toBeGreaterThanOrEqual(145);
   });
 
-  it('wait_for_calls returns at its timeout with the current state, sending progress', async () => {
+  it('wait_for_calls returns at its timeout with the current state', async () => {
     h = await startHarness({ SWITCHBOARD_SIM_TIME_SCALE: '1' });
     const { call_id } = await h.call('initiate_call', { to: '+15550100003' });
-    const progress: number[] = [];
-    const res = await h.client.callTool(
-      { name: 'wait_for_calls', arguments: { call_ids: [call_id], timeout_seconds: 0.3 } },
-      undefined,
-      { onprogress: (p) => progress.push(p.progress) },
-    );
-    expect(res.structuredContent).toMatchObject({ done: false, timed_out: true });
-    expect(progress.length).toBeGreaterThan(0);
+    const res = await h.call('wait_for_calls', { call_ids: [call_id], timeout_seconds: 0.3 });
+    expect(res).toMatchObject({ done: false, timed_out: true, calls: [{ call_id, status: 'ringing' }] });
+  });
+
+  it('wait_for_calls reports progress each time another call finishes', async () => {
+    h = await startHarness();
+    const later = new Date(Date.now() + 60_000).toISOString();
+    const [first, second] = await Promise.all([1, 2].map(async () => (await h.call('initiate_call', { to: '+15550100001', scheduled_at: later })).call_id));
+    const progress: { progress: number; total?: number; message?: string }[] = [];
+    const waiting = h.client.callTool({ name: 'wait_for_calls', arguments: { call_ids: [first, second], until: 'all', timeout_seconds: 20 } }, undefined, {
+      onprogress: ({ progress: done, total, message }) => void progress.push({ progress: done, total, message }),
+    });
+    await until(() => progress.length === 1, 'the first progress report');
+    expect(progress).toEqual([{ progress: 0, total: 2, message: '0 of 2 call(s) finished' }]);
+
+    await h.call('end_call', { call_id: first });
+    // Well inside the 5 s heartbeat, so this report is the one the finished call caused.
+    await until(() => progress.length === 2, 'progress after the first call ended', 2_000);
+    expect(progress[1]).toEqual({ progress: 1, total: 2, message: '1 of 2 call(s) finished' });
+
+    await h.call('end_call', { call_id: second });
+    expect((await waiting).structuredContent).toMatchObject({ done: true, timed_out: false });
   });
 
   it('publishes call and transcript resources with subscribe updates', async () => {
     h = await startHarness({ SWITCHBOARD_SIM_TIME_SCALE: '0.01' });
-    const { call_id } = await h.call('initiate_call', { to: '+15550100001', insight_schema: QUOTE, scheduled_at: new Date(Date.now() + 200).toISOString() });
-    await h.client.subscribeResource({ uri: `switchboard://calls/${call_id}` });
-    await h.client.subscribeResource({ uri: `switchboard://calls/${call_id}/transcript` });
-    await finished(call_id);
-    await new Promise((r) => setTimeout(r, 20));
-    expect(h.updates.filter((u) => u.endsWith('/transcript')).length).toBeGreaterThanOrEqual(8);
-    expect(h.updates.filter((u) => u === `switchboard://calls/${call_id}`).length).toBeGreaterThanOrEqual(4);
-    const read = await h.client.readResource({ uri: `switchboard://calls/${call_id}/transcript` });
-    expect(JSON.parse((read.contents[0] as { text: string }).text).transcript.length).toBeGreaterThanOrEqual(8);
+    // Scheduled a moment ahead, so the subscriptions are in place before its first change.
+    const { call_id } = await h.call('initiate_call', { to: '+15550100001', insight_schema: QUOTE, scheduled_at: new Date(Date.now() + 500).toISOString() });
+    const callUri = `switchboard://calls/${call_id}`;
+    const transcriptUri = `${callUri}/transcript`;
+    await h.client.subscribeResource({ uri: callUri });
+    await h.client.subscribeResource({ uri: transcriptUri });
+    const { transcript } = await finished(call_id);
+    expect(transcript.length).toBeGreaterThanOrEqual(8);
+    const updatesOf = (uri: string) => h.updates.filter((u) => u === uri).length;
+    await until(() => updatesOf(transcriptUri) === transcript.length, 'one transcript update per turn');
+    // The call changed with every turn and with every status it passed through.
+    expect(updatesOf(callUri)).toBeGreaterThan(transcript.length);
+    const read = await h.client.readResource({ uri: transcriptUri });
+    expect(JSON.parse((read.contents[0] as { text: string }).text).transcript).toEqual(transcript);
     const templates = await h.client.listResourceTemplates();
     expect(templates.resourceTemplates.map((t) => t.uriTemplate).sort()).toEqual(
       ['switchboard://calls/{call_id}', 'switchboard://calls/{call_id}/transcript', 'switchboard://missions/{mission_id}'].sort(),

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from './helpers.js';
+import { startHarness, until, type Harness } from './helpers.js';
 
 let h: Harness;
 beforeEach(async () => {
@@ -118,14 +118,20 @@ describe('missions through MCP', () => {
     const completion = await h.client.complete({ ref: { type: 'ref/resource', uri: 'switchboard://missions/{mission_id}' }, argument: { name: 'mission_id', value: 'ro' } });
     expect(completion.completion.values).toEqual(['roof']);
 
+    const updatesOf = (u: string) => h.updates.filter((x) => x === u).length;
     await h.client.subscribeResource({ uri });
     await h.call('save_memory', { mission_id: 'roof', key: 'k', value: 1 });
     await h.call('update_step', { mission_id: 'roof', step_id: 'call-ace', status: 'skipped' });
-    await new Promise((r) => setTimeout(r, 20));
-    expect(h.updates.filter((u) => u === uri).length).toBe(2);
+    await until(() => updatesOf(uri) === 2, 'an update for each change');
+
+    // Updates arrive in order, so once a later change to another mission is heard, an update for roof would have been too.
+    const other = await h.call('create_mission', { name: 'Other', instructions: 'x' });
+    const otherUri = `switchboard://missions/${other.mission_id}`;
+    await h.client.subscribeResource({ uri: otherUri });
     await h.client.unsubscribeResource({ uri });
     await h.call('log_event', { mission_id: 'roof', type: 'note', summary: 'x' });
-    await new Promise((r) => setTimeout(r, 20));
-    expect(h.updates.filter((u) => u === uri).length).toBe(2);
+    await h.call('log_event', { mission_id: 'other', type: 'note', summary: 'x' });
+    await until(() => updatesOf(otherUri) === 1, 'the update for the other mission');
+    expect(updatesOf(uri)).toBe(2);
   });
 });

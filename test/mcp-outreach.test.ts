@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startHarness, until, type Harness } from './helpers.js';
+import { simCarrier, startHarness, until, type Harness } from './helpers.js';
 
 let h: Harness;
 afterEach(() => h?.close());
@@ -84,7 +84,7 @@ describe('SMS on the simulated carrier', () => {
 
   it('STOP puts the sender on the do-not-contact list, which blocks calls and SMS alike; START lifts it', async () => {
     h = await startHarness();
-    (h.app.provider as any).receiveSms('+15550100012', '+15550100000', 'stop');
+    simCarrier(h.app).receiveSms('+15550100012', '+15550100000', 'stop');
     const { entries } = await until(async () => {
       const r = await h.call('list_do_not_contact');
       return r.entries.length > 0 && r;
@@ -95,7 +95,7 @@ describe('SMS on the simulated carrier', () => {
     expect((await h.call('list_calls')).calls).toEqual([]);
     expect((await h.call('list_messages', { direction: 'outbound' })).messages).toEqual([]);
 
-    (h.app.provider as any).receiveSms('+15550100012', '+15550100000', 'START');
+    simCarrier(h.app).receiveSms('+15550100012', '+15550100000', 'START');
     await until(async () => (await h.call('list_do_not_contact')).entries.length === 0, 'opt-in');
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { testEnv } from './helpers.js';
+import { testEnv, until } from './helpers.js';
 import { spawnServer } from './spawn.js';
 
 describe('a crash loses nothing and dials nothing twice', () => {
@@ -8,17 +8,19 @@ describe('a crash loses nothing and dials nothing twice', () => {
     const first = await spawnServer(env);
     const live = (await first.call('initiate_call', { to: '+15550100001', insight_schema: { type: 'object', properties: { price_per_square: {} } } })).call_id;
     const later: string[] = [];
+    const due = Date.now() + 1500;
     for (let i = 0; i < 5; i++) {
-      const at = new Date(Date.now() + 1500 + i * 100).toISOString();
+      const at = new Date(due + i * 100).toISOString();
       later.push((await first.call('initiate_call', { to: '+15550100008', mode: 'notify', message: `reminder ${i}`, scheduled_at: at })).call_id);
     }
-    const sms = (await first.call('schedule_sms', { to: '+15550100009', body: 'see you at 4', scheduled_at: new Date(Date.now() + 1500).toISOString() })).message_id;
-    for (let i = 0; i < 200 && (await first.call('get_call', { call_id: live })).status !== 'in_progress'; i++) await new Promise((r) => setTimeout(r, 10));
+    const sms = (await first.call('schedule_sms', { to: '+15550100009', body: 'see you at 4', scheduled_at: new Date(due).toISOString() })).message_id;
+    await until(async () => (await first.call('get_call', { call_id: live })).status === 'in_progress', 'the live call to be answered');
+    expect((await first.call('list_calls', { status: 'scheduled' })).calls).toHaveLength(later.length);
     process.kill(first.pid, 'SIGKILL');
     await first.close().catch(() => undefined);
 
-    // Down long enough for the scheduled work to become overdue.
-    await new Promise((r) => setTimeout(r, 2500));
+    // Down until all the scheduled work is overdue.
+    await until(() => Date.now() > due + later.length * 100, 'the scheduled work to be overdue');
     const second = await spawnServer(env);
     try {
       const interrupted = await second.call('get_call', { call_id: live });
@@ -31,12 +33,10 @@ describe('a crash loses nothing and dials nothing twice', () => {
         expect(call.status).toBe('completed');
         expect(call.attempts).toHaveLength(1);
       }
-      let messages: any[] = [];
-      for (let i = 0; i < 200; i++) {
-        messages = (await second.call('list_messages', { with: '+15550100009', direction: 'outbound' })).messages;
-        if (messages[0]?.status === 'delivered') break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      const messages = await until(async () => {
+        const { messages } = await second.call('list_messages', { with: '+15550100009', direction: 'outbound' });
+        return messages[0]?.status === 'delivered' && messages;
+      }, 'the scheduled SMS to be delivered');
       expect(messages).toHaveLength(1);
       expect(messages[0]).toMatchObject({ message_id: sms, status: 'delivered' });
     } finally {

@@ -1,106 +1,23 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../src/config.js';
 import { startSidecar, type Sidecar } from '../src/http/server.js';
-import type { Logger } from '../src/log.js';
-import {
-  CarrierError,
-  type CallRef,
-  type CarrierEvent,
-  type InboundDecision,
-  type LiveCallInfo,
-  type PlaceCallRequest,
-  type ProviderContext,
-  type TelephonyProvider,
-  type WebhookRoute,
-} from '../src/telephony/provider.js';
+import { CarrierError, type PlaceCallRequest, type TelephonyProvider } from '../src/telephony/provider.js';
 import { decodeClientState } from '../src/telephony/telnyx/client-state.js';
 import { telnyxDoctor } from '../src/telephony/telnyx/doctor.js';
 import { createTelnyxProvider } from '../src/telephony/telnyx/provider.js';
 import { verifyTelnyxSignature, parseTelnyxPublicKey } from '../src/telephony/telnyx/signature.js';
-import { eventually, TelnyxEmulator, type EmulatedCall } from './fakes/telnyx-emulator.js';
+import { FakeDomain } from './fakes/fake-domain.js';
+import { TelnyxEmulator, type EmulatedCall } from './fakes/telnyx-emulator.js';
+import { freePort, until } from './helpers.js';
 
 const OUR_NUMBER = '+12125550100';
 const CALLER = '+12125550199';
 const GREETING = 'Hello, you have reached Switchboard.';
-const TERMINAL = new Set(['completed', 'busy', 'no_answer', 'voicemail', 'failed', 'canceled']);
 
-/** The part of the domain the adapter talks to: a webhook inbox, call records and an inbound policy. */
-class FakeDomain {
-  readonly inbox = new Set<string>();
-  readonly applied: { kind: string | null; events: CarrierEvent[] }[] = [];
-  readonly duplicates: string[] = [];
-  readonly asked: { from: string | null; to: string }[] = [];
-  decide: (from: string | null) => InboundDecision = () => ({ accept: true, greeting: GREETING });
-  private readonly calls = new Map<string, LiveCallInfo>();
-  private readonly byProviderId = new Map<string, string>();
-
-  context(config: Config, log: Logger): ProviderContext {
-    return {
-      config,
-      log,
-      inboundGreeting: GREETING,
-      deliver: (delivery, events) => {
-        if (delivery && this.inbox.has(delivery.eventKey)) {
-          this.duplicates.push(delivery.eventKey);
-          return 'duplicate';
-        }
-        if (delivery) this.inbox.add(delivery.eventKey);
-        this.applied.push({ kind: delivery?.kind ?? null, events });
-        events.forEach((e) => this.apply(e));
-        return 'applied';
-      },
-      decideInbound: (from, to) => {
-        this.asked.push({ from, to });
-        return this.decide(from);
-      },
-      lookupCall: (ref) => this.find(ref),
-      // Agent mode is not offered on Telnyx yet, so the voice agent is never asked for.
-      converse: () => Promise.reject(new Error('converse is not used by the Telnyx adapter')),
-    };
-  }
-
-  addCall(info: Omit<LiveCallInfo, 'status'>): void {
-    this.calls.set(info.callId, { ...info, status: 'dialing' });
-  }
-
-  linked(callId: string, providerCallId: string): void {
-    this.byProviderId.set(providerCallId, callId);
-  }
-
-  get events(): CarrierEvent[] {
-    return this.applied.flatMap((a) => a.events);
-  }
-
-  ended(callId: string): Extract<CarrierEvent, { type: 'call.ended' }> | undefined {
-    return this.events.find((e): e is Extract<CarrierEvent, { type: 'call.ended' }> => e.type === 'call.ended' && 'callId' in e && e.callId === callId);
-  }
-
-  private find(ref: CallRef): LiveCallInfo | undefined {
-    const callId = ref.callId ?? this.byProviderId.get(ref.providerCallId);
-    return callId === undefined ? undefined : this.calls.get(callId);
-  }
-
-  // First terminal status wins, as in the domain's state machine.
-  private apply(e: CarrierEvent): void {
-    if (e.type === 'call.inbound') {
-      this.calls.set(`in:${e.providerCallId}`, { callId: `in:${e.providerCallId}`, attempt: 1, mode: 'notify', message: null, amd: 'off', voicemailMessage: null, status: 'ringing' });
-      this.byProviderId.set(e.providerCallId, `in:${e.providerCallId}`);
-      return;
-    }
-    if (!e.type.startsWith('call.') || !('providerCallId' in e)) return;
-    const call = this.find(e as CallRef);
-    if (!call || TERMINAL.has(call.status)) return;
-    if (e.type === 'call.ringing') call.status = 'ringing';
-    if (e.type === 'call.answered') call.status = 'in_progress';
-    if (e.type === 'call.ended') call.status = e.status;
-  }
-}
-
-type Harness = { emulator: TelnyxEmulator; sidecar: Sidecar; provider: TelephonyProvider; domain: FakeDomain; config: Config; logs: string[] };
+type Harness = { emulator: TelnyxEmulator; sidecar: Sidecar; provider: TelephonyProvider; domain: FakeDomain };
 const open: Harness[] = [];
 
 afterEach(async () => {
@@ -112,24 +29,14 @@ afterEach(async () => {
   }
 });
 
-function memoryLogger(): { log: Logger; lines: string[] } {
-  const lines: string[] = [];
-  return { log: pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) }), lines };
-}
-
-/** Emulator + sidecar on port 0 + provider whose SWITCHBOARD_PUBLIC_URL is the sidecar's own URL. */
+/** Emulator + provider + sidecar on the port SWITCHBOARD_PUBLIC_URL names, where the emulator posts webhooks. */
 async function harness(opts: { key?: 'raw' | 'der'; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<Harness> {
   const emulator = await TelnyxEmulator.start({ speakMs: 40 });
-  const { log, lines } = memoryLogger();
-  let provider: TelephonyProvider | undefined;
-  // The provider needs the sidecar's URL and the sidecar needs routes, so the route forwards to the provider's own.
-  const forward: WebhookRoute = { method: 'POST', path: '/webhooks/telnyx', handle: (req) => provider!.webhooks.find((r) => r.path === req.path)!.handle(req) };
-  const sidecar = await startSidecar({ host: '127.0.0.1', port: 0, log, routes: [forward], health: () => ({ ok: true }) });
-  emulator.webhookUrl = `${sidecar.url}/webhooks/telnyx`;
+  const port = await freePort();
   const config = loadConfig({
     SWITCHBOARD_DATA_DIR: join(tmpdir(), 'switchboard-telnyx-test-none'),
     SWITCHBOARD_PROVIDER: 'telnyx',
-    SWITCHBOARD_PUBLIC_URL: sidecar.url,
+    SWITCHBOARD_PUBLIC_URL: `http://127.0.0.1:${port}`,
     SWITCHBOARD_FROM_NUMBER: OUR_NUMBER,
     SWITCHBOARD_INBOUND_GREETING: 'Default greeting.',
     TELNYX_API_KEY: emulator.apiKey,
@@ -139,9 +46,11 @@ async function harness(opts: { key?: 'raw' | 'der'; env?: Record<string, string>
     SWITCHBOARD_TELNYX_API_URL: emulator.url,
     ...opts.env,
   });
-  const domain = new FakeDomain();
-  provider = createTelnyxProvider(domain.context(config, log), { retry: { tries: 3, baseDelayMs: 5 }, requestTimeoutMs: opts.timeoutMs ?? 2000 });
-  const h = { emulator, sidecar, provider, domain, config, logs: lines };
+  const domain = new FakeDomain(config);
+  const provider = createTelnyxProvider(domain, { retry: { tries: 3, baseDelayMs: 5 }, requestTimeoutMs: opts.timeoutMs ?? 2000 });
+  const sidecar = await startSidecar({ host: '127.0.0.1', port, log: domain.log, routes: provider.webhooks, health: () => ({ ok: true }) });
+  emulator.webhookUrl = `${sidecar.url}/webhooks/telnyx`;
+  const h = { emulator, sidecar, provider, domain };
   open.push(h);
   return h;
 }
@@ -162,21 +71,21 @@ async function placeCall(h: Harness, to: string, over: Partial<PlaceCallRequest>
     idempotencyKey: `${callId}-attempt-1`,
     ...over,
   };
-  h.domain.addCall({ callId, attempt: req.attempt, mode: req.mode, message: req.message ?? null, amd: req.amd, voicemailMessage: req.voicemailMessage ?? null });
+  h.domain.dialing(req);
   const { providerCallId } = await h.provider.placeCall(req);
   h.domain.linked(callId, providerCallId);
   return { callId, call: h.emulator.calls.get(providerCallId)! };
 }
 
 async function finished(h: Harness, callId: string) {
-  const ended = await eventually(() => h.domain.ended(callId));
+  const ended = await until(() => h.domain.ended(callId), `call ${callId} to end`);
   await h.emulator.settled();
   await h.provider.stop();
   return ended;
 }
 
 function typesFor(h: Harness, callId: string): string[] {
-  return h.domain.events.filter((e) => 'callId' in e && e.callId === callId).map((e) => e.type);
+  return h.domain.eventsOf(callId).map((e) => e.type);
 }
 
 describe('telnyx adapter: outbound notify calls', () => {
@@ -275,13 +184,10 @@ describe('telnyx adapter: outbound notify calls', () => {
     expect(call.alive).toBe(false);
   });
 
-  it('refuses modes it cannot run yet', async () => {
+  it.each(['agent', 'conversation'] as const)('refuses a %s call, which needs the media bridge, without asking Telnyx', async (mode) => {
     const h = await harness();
-    expect(h.provider.supportedModes).toEqual(['notify']);
-    expect(h.provider.callsSurviveRestart).toBe(true);
-    expect(h.provider.webhooks).toEqual([expect.objectContaining({ method: 'POST', path: '/webhooks/telnyx' })]);
-    await expect(placeCall(h, '+12125550106', { mode: 'agent' })).rejects.toMatchObject({ code: 'unsupported_mode' });
-    expect(h.emulator.calls.size).toBe(0);
+    await expect(placeCall(h, '+12125550106', { mode })).rejects.toMatchObject({ code: 'unsupported_mode', message: expect.stringContaining('use mode "notify"') });
+    expect(h.emulator.requests).toEqual([]);
   });
 
   it('hangup() of a call that already ended is a no-op', async () => {
@@ -334,11 +240,11 @@ describe('telnyx adapter: webhook authentication', () => {
 
   it('fails closed without a public key, and skipping verification is said loudly once', async () => {
     const h = await harness();
-    expect(() => createTelnyxProvider(new FakeDomain().context({ ...h.config, TELNYX_PUBLIC_KEY: undefined }, pino({ level: 'silent' })))).toThrow(/TELNYX_PUBLIC_KEY/);
-    expect(() => createTelnyxProvider(new FakeDomain().context({ ...h.config, TELNYX_PUBLIC_KEY: Buffer.alloc(20).toString('base64') }, pino({ level: 'silent' })))).toThrow(/TELNYX_PUBLIC_KEY/);
+    expect(() => createTelnyxProvider(new FakeDomain({ ...h.domain.config, TELNYX_PUBLIC_KEY: undefined }))).toThrow(/TELNYX_PUBLIC_KEY/);
+    expect(() => createTelnyxProvider(new FakeDomain({ ...h.domain.config, TELNYX_PUBLIC_KEY: Buffer.alloc(20).toString('base64') }))).toThrow(/TELNYX_PUBLIC_KEY/);
 
     const insecure = await harness({ env: { SWITCHBOARD_INSECURE_SKIP_WEBHOOK_VERIFY: 'true' } });
-    expect(insecure.logs.filter((l) => l.includes('SWITCHBOARD_INSECURE_SKIP_WEBHOOK_VERIFY')).length).toBe(1);
+    expect(insecure.domain.logs.filter((l) => l.msg.includes('SWITCHBOARD_INSECURE_SKIP_WEBHOOK_VERIFY'))).toHaveLength(1);
     insecure.emulator.scriptCall('+12125550111', 'manual');
     const { call } = await placeCall(insecure, '+12125550111');
     await insecure.emulator.settled();
@@ -381,12 +287,13 @@ describe('telnyx adapter: idempotency and ordering', () => {
 describe('telnyx adapter: inbound calls', () => {
   it('asks the domain before answering, then answers, greets and hangs up after the greeting', async () => {
     const h = await harness();
+    h.domain.policy = () => ({ accept: true, greeting: GREETING });
     const call = h.emulator.inboundCall(CALLER, OUR_NUMBER);
-    await eventually(() => h.domain.events.some((e) => e.type === 'call.ended'));
+    await until(() => h.domain.events.some((e) => e.type === 'call.ended'), 'the inbound call to end');
     await h.emulator.settled();
     await h.provider.stop();
 
-    expect(h.domain.asked).toEqual([{ from: CALLER, to: OUR_NUMBER }]);
+    expect(h.domain.inboundAsked).toEqual([{ from: CALLER, to: OUR_NUMBER }]);
     expect(h.domain.events.map((e) => e.type)).toEqual(['call.inbound', 'call.answered', 'call.transcript', 'call.ended']);
     expect(h.domain.events[0]).toMatchObject({ providerCallId: call.id, from: CALLER, to: OUR_NUMBER });
     expect(h.domain.events[2]).toMatchObject({ speaker: 'agent', text: GREETING });
@@ -406,13 +313,13 @@ describe('telnyx adapter: inbound calls', () => {
 
   it.each(['anonymous', '+anonymous', CALLER])('rejects a refused caller (%s) without ever answering', async (from) => {
     const h = await harness();
-    h.domain.decide = () => ({ accept: false, reason: 'not on the allowlist' });
+    h.domain.policy = () => ({ accept: false, reason: 'not on the allowlist' });
     const call = h.emulator.inboundCall(from, OUR_NUMBER);
-    await eventually(() => !call.alive && call.timeline.includes('hook:call.hangup'));
+    await until(() => !call.alive && call.timeline.includes('hook:call.hangup'), 'the rejected call to hang up');
     await h.emulator.settled();
     await h.provider.stop();
 
-    expect(h.domain.asked).toEqual([{ from: from === CALLER ? CALLER : null, to: OUR_NUMBER }]);
+    expect(h.domain.inboundAsked).toEqual([{ from: from === CALLER ? CALLER : null, to: OUR_NUMBER }]);
     expect(call.commands.map((c) => c.verb)).toEqual(['reject']);
     expect(call.commands[0].body).toMatchObject({ cause: 'CALL_REJECTED' });
     expect(call.answered).toBe(false);
@@ -424,12 +331,12 @@ describe('telnyx adapter: SMS', () => {
   it('sends through messages.send and maps message.sent and message.finalized (delivered)', async () => {
     const h = await harness();
     const { providerMessageId } = await h.provider.sendSms({ messageId: 'sms_1', to: '+12125550130', from: OUR_NUMBER, body: 'See you at 7.', idempotencyKey: 'sms_1' });
-    await eventually(() => h.domain.events.some((e) => e.type === 'sms.delivered'));
+    await until(() => h.domain.events.some((e) => e.type === 'sms.delivered'), 'the text to be delivered');
     expect(h.emulator.messages[0].body).toMatchObject({
       to: '+12125550130',
       from: OUR_NUMBER,
       text: 'See you at 7.',
-      messaging_profile_id: h.config.TELNYX_MESSAGING_PROFILE_ID,
+      messaging_profile_id: h.domain.config.TELNYX_MESSAGING_PROFILE_ID,
       webhook_url: `${h.sidecar.url}/webhooks/telnyx`,
     });
     expect(h.domain.events).toEqual([
@@ -442,7 +349,7 @@ describe('telnyx adapter: SMS', () => {
     const h = await harness();
     h.emulator.scriptSms('+12125550131', 'undeliverable');
     const { providerMessageId } = await h.provider.sendSms({ messageId: 'sms_2', to: '+12125550131', from: OUR_NUMBER, body: 'x', idempotencyKey: 'sms_2' });
-    const failed = await eventually(() => h.domain.events.find((e) => e.type === 'sms.failed'));
+    const failed = await until(() => h.domain.events.find((e) => e.type === 'sms.failed'), 'the text to fail');
     expect(failed).toMatchObject({ providerMessageId, errorCode: '40002', errorMessage: 'The message was blocked by the carrier.' });
   });
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { TelnyxEmulator, type EmulatedCall, type Signing } from './fakes/telnyx-emulator.js';
-import { freePort, startHarness, until, type Harness } from './helpers.js';
+import { freePort, startHarness, tempDir, until, type Harness } from './helpers.js';
 
 /**
  * Switchboard with SWITCHBOARD_PROVIDER=telnyx, driven by a real MCP client, against the offline Telnyx emulator:
@@ -15,41 +15,47 @@ const VOICEMAIL = 'Sorry we missed you; your table is ready whenever you are.';
 const GREETING = 'Hi, you have reached the Switchboard line of the Nino’s booking desk.';
 const MESSAGING_PROFILE = '40017f8e-49bd-4f16-9e3d-ef103f916228';
 
-type Line = { h: Harness; telnyx: TelnyxEmulator };
-const running: { telnyx: TelnyxEmulator; h?: Harness }[] = [];
+/** Switchboard as an MCP client sees it, the emulated Telnyx account, and the settings (store included) it runs with. */
+type Line = { h: Harness; telnyx: TelnyxEmulator; env: Record<string, string> };
+const running: { telnyx: TelnyxEmulator; line?: Line }[] = [];
 
 afterEach(async () => {
   for (const r of running.splice(0)) {
     await r.telnyx.settled();
-    await r.h?.close();
+    await r.line?.h.close();
     await r.telnyx.close();
   }
 });
 
 /** An emulated Telnyx account and a Switchboard pointed at it, its sidecar on the port the webhooks go to. */
-async function switchboardOnTelnyx(env: Record<string, string> = {}): Promise<Line> {
-  const telnyx = await TelnyxEmulator.start({ speakMs: 20 });
+async function switchboardOnTelnyx(extraEnv: Record<string, string> = {}, network: { speakMs?: number; secondMs?: number } = {}): Promise<Line> {
+  const telnyx = await TelnyxEmulator.start({ speakMs: 20, ...network });
   const slot: (typeof running)[number] = { telnyx };
   running.push(slot);
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
   telnyx.webhookUrl = `${publicUrl}/webhooks/telnyx`; // the connection's and messaging profile's webhook, for inbound
-  slot.h = await startHarness(
-    {
-      SWITCHBOARD_PROVIDER: 'telnyx',
-      SWITCHBOARD_HTTP_PORT: String(port),
-      SWITCHBOARD_PUBLIC_URL: publicUrl,
-      SWITCHBOARD_TELNYX_API_URL: telnyx.url,
-      SWITCHBOARD_FROM_NUMBER: OUR_NUMBER,
-      TELNYX_API_KEY: telnyx.apiKey,
-      TELNYX_CONNECTION_ID: telnyx.connectionId,
-      TELNYX_PUBLIC_KEY: telnyx.publicKeyRaw,
-      TELNYX_MESSAGING_PROFILE_ID: MESSAGING_PROFILE,
-      ...env,
-    },
-    { listen: true },
-  );
-  return { h: slot.h, telnyx };
+  const env = {
+    SWITCHBOARD_DATA_DIR: tempDir(),
+    SWITCHBOARD_PROVIDER: 'telnyx',
+    SWITCHBOARD_HTTP_PORT: String(port),
+    SWITCHBOARD_PUBLIC_URL: publicUrl,
+    SWITCHBOARD_TELNYX_API_URL: telnyx.url,
+    SWITCHBOARD_FROM_NUMBER: OUR_NUMBER,
+    TELNYX_API_KEY: telnyx.apiKey,
+    TELNYX_CONNECTION_ID: telnyx.connectionId,
+    TELNYX_PUBLIC_KEY: telnyx.publicKeyRaw,
+    TELNYX_MESSAGING_PROFILE_ID: MESSAGING_PROFILE,
+    ...extraEnv,
+  };
+  slot.line = { h: await startHarness(env, { listen: true }), telnyx, env };
+  return slot.line;
+}
+
+/** Stops Switchboard and starts it again on the same store and port, while Telnyx carries on. */
+async function restart(line: Line): Promise<void> {
+  await line.h.close();
+  line.h = await startHarness(line.env, { listen: true });
 }
 
 /** Waits through MCP until the call has a final status, then returns what get_call shows. */
@@ -73,14 +79,14 @@ async function smsOutcome(h: Harness, messageId: string) {
 }
 
 /** Everything in flight has landed: the emulator's webhooks and the commands Switchboard sent back for them. */
-async function quiet({ h, telnyx }: Line): Promise<void> {
+async function quiet({ h, telnyx }: Pick<Line, 'h' | 'telnyx'>): Promise<void> {
   await telnyx.settled();
   await h.app.provider.stop(); // waits for the adapter's pending Call Control commands; the app keeps running
   await telnyx.settled();
 }
 
 /** The line the emulator opened when Switchboard dialed `to`, once it is ringing in Switchboard's eyes. */
-async function ringing(line: Line, callId: string, to: string): Promise<EmulatedCall> {
+async function ringing(line: Pick<Line, 'h' | 'telnyx'>, callId: string, to: string): Promise<EmulatedCall> {
   await until(async () => (await status(line.h, callId)) === 'ringing', `call ${callId} to ring`);
   return line.telnyx.callTo(to);
 }
@@ -237,6 +243,23 @@ describe('telnyx e2e: outbound notify calls', () => {
     expect((await h.call('list_calls', {})).calls).toEqual([]);
     await quiet({ h, telnyx });
     expect(telnyx.requests).toEqual([]);
+  });
+});
+
+describe('telnyx e2e: the call length limit', () => {
+  it('SWITCHBOARD_MAX_CALL_SECONDS goes to Telnyx as time_limit_secs, and a call that reaches it is cut off mid-message', async () => {
+    // A message that takes 1 s to speak, against 10 call seconds of 10 ms each.
+    const { h, telnyx } = await switchboardOnTelnyx({ SWITCHBOARD_MAX_CALL_SECONDS: '10' }, { speakMs: 1000, secondMs: 10 });
+    const to = '+12125550115';
+    const { call_id } = await h.call('initiate_call', notify(to));
+
+    const call = await outcome(h, call_id);
+    expect(call).toMatchObject({ status: 'completed', attempts: [{ attempt: 1, status: 'completed', hangup_cause: 'time_limit' }] });
+    const line = telnyx.callTo(to);
+    expect(line.dial).toMatchObject({ time_limit_secs: 10 });
+    expect(line.timeline).toContain('hook:call.speak.started');
+    expect(line.timeline).not.toContain('hook:call.speak.ended');
+    expect(line.commands.map((c) => c.verb)).toEqual(['speak']);
   });
 });
 
@@ -401,6 +424,21 @@ describe('telnyx e2e: SMS', () => {
     expect(telnyx.requestCount('POST', '/v2/messages')).toBe(1);
   });
 
+  it('a status that beats the send’s response is refused with a 5xx, and applied when Telnyx redelivers it', async () => {
+    const { h, telnyx } = await switchboardOnTelnyx();
+    const to = '+12125550123';
+    telnyx.scriptSms(to, 'status_first');
+    const { message_id } = await h.call('schedule_sms', { to, body: 'See you at 7.' });
+
+    const message = await smsOutcome(h, message_id);
+    expect(message).toMatchObject({ status: 'delivered', error: null });
+    expect(message.sent_at).toEqual(expect.any(String));
+    const sent = telnyx.deliveries.filter((d) => d.eventType === 'message.sent');
+    expect(new Set(sent.map((d) => d.eventId)).size).toBe(1);
+    expect(sent[0].status).toBe(500);
+    expect(sent.at(-1)!.status).toBe(200);
+  });
+
   it('an inbound text shows up in list_messages as inbound, once even if Telnyx delivers it twice', async () => {
     const { h, telnyx } = await switchboardOnTelnyx();
     expect(await telnyx.inboundSms(FRIEND, OUR_NUMBER, 'Running ten minutes late.')).toBe(200);
@@ -507,5 +545,20 @@ describe('telnyx e2e: texts from senders that are not phone numbers', () => {
     const { messages } = await h.call('list_messages', { direction: 'inbound' });
     expect(messages).toEqual([expect.objectContaining({ from: sender, to: OUR_NUMBER, body: 'STOP', status: 'received' })]);
     expect((await h.call('list_do_not_contact', {})).entries).toEqual([]);
+  });
+});
+
+describe('telnyx e2e: a Switchboard restart', () => {
+  it('a call still live at Telnyx when Switchboard restarts stays live, and its hangup lands after the restart', async () => {
+    const line = await switchboardOnTelnyx();
+    const to = '+12125550114';
+    line.telnyx.scriptCall(to, 'manual');
+    const { call_id } = await line.h.call('initiate_call', notify(to));
+    const call = await ringing(line, call_id, to);
+
+    await restart(line);
+    expect(await line.h.call('get_call', { call_id })).toMatchObject({ status: 'ringing', error: null });
+    expect(await line.telnyx.emitCallEvent(call, 'call.hangup', { hangup_cause: 'user_busy', sip_hangup_cause: '486' })).toBe(200);
+    expect(await outcome(line.h, call_id)).toMatchObject({ status: 'busy', attempts: [{ attempt: 1, status: 'busy' }] });
   });
 });

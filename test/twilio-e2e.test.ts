@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TwilioEmulator, type Callee, type EmulatedCall } from './fakes/twilio-emulator.js';
 import { AI_DISCLOSURE, INBOUND_DISCLOSURE } from '../src/voice/disclosure.js';
-import { freePort, startHarness, until, type Harness } from './helpers.js';
+import { freePort, startHarness, tempDir, until, type Harness } from './helpers.js';
 
 /**
  * Switchboard as an MCP client sees it with SWITCHBOARD_PROVIDER=twilio: the real app, sidecar and
@@ -34,45 +34,51 @@ type Phone = {
   /** The phone network. */
   twilio: TwilioEmulator;
   publicUrl: string;
+  /** Switchboard's settings, store included, so it can be restarted as it was. */
+  env: Record<string, string>;
 };
 
-const running: { h?: Harness; twilio: TwilioEmulator }[] = [];
+const running: { twilio: TwilioEmulator; phone?: Phone }[] = [];
 
 afterEach(async () => {
   for (const r of running.splice(0)) {
     await r.twilio.close(); // lets every call in flight finish its callbacks first
-    await r.h?.close();
+    await r.phone?.h.close();
   }
 });
 
 /** Switchboard on Twilio, pointed at a fresh emulator; `callees` scripts how each dialled number behaves. */
-async function switchboardOnTwilio(callees: Record<string, Callee> = {}, env: Record<string, string> = {}): Promise<Phone> {
+async function switchboardOnTwilio(callees: Record<string, Callee> = {}, extraEnv: Record<string, string> = {}): Promise<Phone> {
   const twilio = await new TwilioEmulator(ACCOUNT_SID, AUTH_TOKEN, callees).start();
   const entry: (typeof running)[number] = { twilio };
   running.push(entry);
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
-  const h = await startHarness(
-    {
-      SWITCHBOARD_PROVIDER: 'twilio',
-      SWITCHBOARD_HTTP_PORT: String(port),
-      SWITCHBOARD_PUBLIC_URL: publicUrl,
-      SWITCHBOARD_TWILIO_API_URL: twilio.url,
-      TWILIO_ACCOUNT_SID: ACCOUNT_SID,
-      TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-      SWITCHBOARD_FROM_NUMBER: OUR_NUMBER,
-      ...env,
-    },
-    { listen: true },
-  );
-  entry.h = h;
+  const env = {
+    SWITCHBOARD_DATA_DIR: tempDir(),
+    SWITCHBOARD_PROVIDER: 'twilio',
+    SWITCHBOARD_HTTP_PORT: String(port),
+    SWITCHBOARD_PUBLIC_URL: publicUrl,
+    SWITCHBOARD_TWILIO_API_URL: twilio.url,
+    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+    SWITCHBOARD_FROM_NUMBER: OUR_NUMBER,
+    ...extraEnv,
+  };
+  entry.phone = { h: await startHarness(env, { listen: true }), twilio, publicUrl, env };
   // What the owner pastes into the Twilio console for the number.
   twilio.numberWebhooks = {
     voiceUrl: `${publicUrl}/webhooks/twilio/voice`,
     smsUrl: `${publicUrl}/webhooks/twilio/sms`,
     statusCallback: `${publicUrl}/webhooks/twilio/status`,
   };
-  return { h, twilio, publicUrl };
+  return entry.phone;
+}
+
+/** Stops Switchboard and starts it again on the same store and port, while Twilio carries on. */
+async function restart(p: Phone): Promise<void> {
+  await p.h.close();
+  p.h = await startHarness(p.env, { listen: true });
 }
 
 /** initiate_call, then wait_for_calls until it is over, then get_call — what an agent does. */
@@ -244,6 +250,20 @@ describe('outbound calls on Twilio, through MCP', () => {
 
     expect(call).toMatchObject({ status: 'failed', error: { code: '20500' }, attempts: [{ status: 'failed', error_code: '20500' }] });
     expect(p.twilio.restLog).toEqual([{ op: 'calls.create', status: 500 }]);
+  });
+});
+
+describe('the call length limit on Twilio', () => {
+  it('SWITCHBOARD_MAX_CALL_SECONDS goes to Twilio as TimeLimit, and a message longer than that is cut off', async () => {
+    const p = await switchboardOnTwilio({}, { SWITCHBOARD_MAX_CALL_SECONDS: '10' });
+    const long = 'Your table for two is ready, and we kept the window seat by the fireplace for you tonight.';
+    const call = await callAndWait(p, notify(ALICE, { message: long }));
+
+    expect(call).toMatchObject({ status: 'completed', attempts: [{ status: 'completed' }] });
+    const [atTwilio] = dialled(p, ALICE);
+    expect(atTwilio.request.get('TimeLimit')).toBe('10');
+    // Twilio's clock in the emulator: a second to pick up, then a word a second.
+    expect(atTwilio.said).toEqual([heard(long).split(' ').slice(0, 9).join(' ')]);
   });
 });
 
@@ -442,5 +462,20 @@ describe('SMS on Twilio, through MCP', () => {
     // Someone else is still reachable.
     expect(await callAndWait(p, notify(BOB))).toMatchObject({ status: 'completed' });
     expect(dialled(p, ALICE)).toEqual([]);
+  });
+});
+
+describe('a Switchboard restart on Twilio', () => {
+  it('a call still live at Twilio when Switchboard restarts stays live, and its end lands after the restart', async () => {
+    const p = await switchboardOnTwilio({}, { SWITCHBOARD_INBOUND_POLICY: 'open', SWITCHBOARD_INBOUND_GREETING: GREETING });
+    const { call: atTwilio } = await p.twilio.inboundCall(ALICE, OUR_NUMBER);
+    const [live] = (await p.h.call('list_calls', {})).calls;
+    expect(live).toMatchObject({ status: 'in_progress' });
+
+    await restart(p);
+    expect(await p.h.call('get_call', { call_id: live.call_id })).toMatchObject({ status: 'in_progress', error: null });
+    const completed = { AccountSid: ACCOUNT_SID, CallSid: atTwilio.sid, CallStatus: 'completed', Direction: 'inbound', From: ALICE, To: OUR_NUMBER, CallDuration: '4' };
+    expect((await p.twilio.post(`${p.publicUrl}/webhooks/twilio/status`, completed)).status).toBe(200);
+    expect(await p.h.call('get_call', { call_id: live.call_id })).toMatchObject({ status: 'completed', attempts: [{ status: 'completed' }] });
   });
 });

@@ -12,8 +12,11 @@ import type { AddressInfo } from 'node:net';
  * `slow_once`: the first dial is placed but its response comes only after a second (a lost answer); the call answers.
  */
 export type CallBehaviour = 'answer' | 'busy' | 'no_answer' | 'machine' | 'reject' | 'fail_once' | 'slow_once' | 'manual';
-/** What happens to an SMS sent to the number. `fail`: the send itself gets a 500. */
-export type SmsBehaviour = 'deliver' | 'undeliverable' | 'fail';
+/**
+ * What happens to an SMS sent to the number. `fail`: the send itself gets a 500. `status_first`: delivered, but
+ * message.sent is posted before the send is answered, as happens when Telnyx's webhook beats its own response.
+ */
+export type SmsBehaviour = 'deliver' | 'undeliverable' | 'fail' | 'status_first';
 /** How a webhook is signed: properly, with another key, with a timestamp 10 minutes old, or not at all. */
 export type Signing = 'valid' | 'forged' | 'stale' | 'missing';
 
@@ -62,17 +65,20 @@ export class TelnyxEmulator {
   private readonly sent = new Map<string, Sent>();
   private readonly queues = new Map<string, Promise<void>>();
   private readonly pending = new Set<Promise<void>>();
+  private readonly timeLimits = new Set<NodeJS.Timeout>();
 
   private constructor(
     private readonly server: Server,
     readonly apiKey: string,
     readonly connectionId: string,
     private readonly speakMs: number,
+    private readonly secondMs: number,
   ) {}
 
-  static async start(opts: { apiKey?: string; connectionId?: string; speakMs?: number } = {}): Promise<TelnyxEmulator> {
+  /** `speakMs`: how long each speak plays; `secondMs`: how long a second of call time lasts, for time_limit_secs. */
+  static async start(opts: { apiKey?: string; connectionId?: string; speakMs?: number; secondMs?: number } = {}): Promise<TelnyxEmulator> {
     const server = createServer();
-    const emulator = new TelnyxEmulator(server, opts.apiKey ?? 'KEY0123456789ABCDEF_emulatorTestKey', opts.connectionId ?? '1494404757140276705', opts.speakMs ?? 40);
+    const emulator = new TelnyxEmulator(server, opts.apiKey ?? 'KEY0123456789ABCDEF_emulatorTestKey', opts.connectionId ?? '1494404757140276705', opts.speakMs ?? 40, opts.secondMs ?? 1000);
     server.on('request', (req, res) => void emulator.route(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return emulator;
@@ -144,9 +150,7 @@ export class TelnyxEmulator {
 
   /** Posts an already delivered event again, byte for byte, freshly signed: Telnyx's at-least-once delivery. */
   redeliver(eventId: string, signing: Signing = 'valid'): Promise<number> {
-    const sent = this.sent.get(eventId);
-    if (!sent) throw new Error(`no event ${eventId} was sent`);
-    return this.deliver(sent.url, eventId, sent.eventType, sent.body, signing);
+    return this.deliver(eventId, signing);
   }
 
   /** The id of the first event of `eventType` sent for `call`. */
@@ -163,6 +167,7 @@ export class TelnyxEmulator {
   }
 
   async close(): Promise<void> {
+    for (const timer of this.timeLimits) clearTimeout(timer);
     await this.settled();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
@@ -271,7 +276,7 @@ export class TelnyxEmulator {
     }
   }
 
-  private sendMessage(req: IncomingMessage, res: ServerResponse, path: string, body: Record<string, unknown>): void {
+  private async sendMessage(req: IncomingMessage, res: ServerResponse, path: string, body: Record<string, unknown>): Promise<void> {
     const { to, from, text } = body;
     if (typeof to !== 'string' || typeof from !== 'string' || typeof text !== 'string') {
       return this.reply(res, req, path, body, 422, errors('40005', 'Invalid value', 'to, from and text are required.'));
@@ -291,12 +296,15 @@ export class TelnyxEmulator {
       messaging_profile_id: body.messaging_profile_id ?? null,
       errors: errs,
     });
-    this.reply(res, req, path, body, 200, { data: record('queued') });
     const url = typeof body.webhook_url === 'string' ? body.webhook_url : this.webhookUrl;
+    const sent = this.event(url, 'message.sent', record('sent'));
+    // status_first: the first try lands before the send is answered; any redelivery comes after.
+    const early = behaviour === 'status_first' ? await this.deliver(sent) : undefined;
+    this.reply(res, req, path, body, 200, { data: record('queued') });
     this.later(message.id, async () => {
-      await this.post(url, 'message.sent', record('sent'));
-      if (behaviour === 'deliver') await this.post(url, 'message.finalized', record('delivered'));
-      else await this.post(url, 'message.finalized', record('delivery_failed', [{ code: '40002', title: 'Blocked as spam - permanent', detail: 'The message was blocked by the carrier.' }]));
+      await this.deliverUntilAccepted(sent, early);
+      if (behaviour === 'undeliverable') await this.post(url, 'message.finalized', record('delivery_failed', [{ code: '40002', title: 'Blocked as spam - permanent', detail: 'The message was blocked by the carrier.' }]));
+      else await this.post(url, 'message.finalized', record('delivered'));
     });
   }
 
@@ -322,17 +330,30 @@ export class TelnyxEmulator {
       case 'answer':
       case 'fail_once':
       case 'slow_once':
-        call.answered = true;
-        await this.callEvent(call, 'call.answered');
+        await this.answer(call);
         if (amd === 'detect' || amd === 'detect_beep') await this.callEvent(call, 'call.machine.detection.ended', { result: 'human' });
         return;
       case 'machine':
-        call.answered = true;
-        await this.callEvent(call, 'call.answered');
+        await this.answer(call);
         if (amd === 'detect' || amd === 'detect_beep') await this.callEvent(call, 'call.machine.detection.ended', { result: 'machine' });
         if (amd === 'detect_beep' && call.alive) await this.callEvent(call, 'call.machine.greeting.ended', { result: 'beep_detected' });
         return;
     }
+  }
+
+  /** The callee picks up; from then on the dial's time_limit_secs runs, and Telnyx hangs up when it is reached. */
+  private async answer(call: EmulatedCall): Promise<void> {
+    call.answered = true;
+    const limit = Number(call.dial?.time_limit_secs);
+    if (limit > 0) {
+      // Not queued behind the call's other steps: the limit cuts into whatever is playing.
+      const timer = setTimeout(() => {
+        this.timeLimits.delete(timer);
+        if (call.alive) this.track(this.end(call, 'time_limit', 'unspecified', 'unknown'));
+      }, limit * this.secondMs);
+      this.timeLimits.add(timer);
+    }
+    await this.callEvent(call, 'call.answered');
   }
 
   private async end(call: EmulatedCall, cause: string, sip: string, source: string): Promise<void> {
@@ -386,17 +407,40 @@ export class TelnyxEmulator {
   // ---- webhooks ----
 
   private post(url: string, eventType: string, payload: Record<string, unknown>, signing: Signing = 'valid'): Promise<number> {
+    return this.deliverUntilAccepted(this.event(url, eventType, payload), undefined, signing);
+  }
+
+  /** A new event for `url`, not yet delivered; returns its id. */
+  private event(url: string, eventType: string, payload: Record<string, unknown>): string {
     const eventId = randomUUID();
     const body = JSON.stringify({
       data: { record_type: 'event', id: eventId, event_type: eventType, occurred_at: new Date().toISOString(), payload },
       meta: { attempt: 1, delivered_to: url },
     });
     this.sent.set(eventId, { url, body, eventType });
-    return this.deliver(url, eventId, eventType, body, signing);
+    return eventId;
   }
 
-  private async deliver(url: string, eventId: string, eventType: string, body: string, signing: Signing): Promise<number> {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
+  /**
+   * Telnyx delivers at least once: an event answered with a 5xx is posted again, a little later each time.
+   * `lastStatus` is the answer to a try already made.
+   */
+  private async deliverUntilAccepted(eventId: string, lastStatus?: number, signing: Signing = 'valid'): Promise<number> {
+    let status = lastStatus ?? (await this.deliver(eventId, signing));
+    for (let retry = 1; status >= 500 && retry <= 5; retry++) {
+      await sleep(10 * 2 ** retry);
+      status = await this.deliver(eventId, signing);
+    }
+    return status;
+  }
+
+  /** One delivery attempt; resolves with the HTTP status the sidecar answered. */
+  private async deliver(eventId: string, signing: Signing = 'valid'): Promise<number> {
+    const sent = this.sent.get(eventId);
+    if (!sent) throw new Error(`no event ${eventId} was sent`);
+    const { url, body, eventType } = sent;
+    // A connection per delivery, as from a carrier: a restarted sidecar never gets a request on its predecessor's socket.
+    const headers: Record<string, string> = { 'content-type': 'application/json', connection: 'close' };
     if (signing !== 'missing') {
       const timestamp = String(Math.floor(Date.now() / 1000) - (signing === 'stale' ? 600 : 0));
       const key: KeyObject = signing === 'forged' ? this.forger.privateKey : this.keys.privateKey;
@@ -416,25 +460,14 @@ export class TelnyxEmulator {
       await sleep(5);
       await step();
     });
-    const tracked = next.catch(() => undefined).finally(() => this.pending.delete(tracked));
-    this.pending.add(tracked);
-    this.queues.set(key, tracked);
+    this.queues.set(key, this.track(next));
   }
-}
 
-/** Polls `check` until it returns a truthy value (or throws after `timeoutMs`). */
-export async function eventually<T>(check: () => T, timeoutMs = 5000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let last: unknown;
-    try {
-      const value = check();
-      if (value) return value as NonNullable<T>;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw last instanceof Error ? last : new Error('condition not met in time');
-    await sleep(10);
+  /** Work `settled()` waits for. */
+  private track(work: Promise<unknown>): Promise<void> {
+    const tracked = work.then(() => undefined, () => undefined).finally(() => this.pending.delete(tracked));
+    this.pending.add(tracked);
+    return tracked;
   }
 }
 

@@ -36,7 +36,7 @@ export type EmulatedCall = {
   /** The form the SDK posted to Calls.json. */
   request: URLSearchParams;
   status: string;
-  /** Every TwiML document Twilio fetched for this call, and what it would have spoken. */
+  /** Every TwiML document Twilio fetched for this call, and what the callee heard of it (cut off at TimeLimit). */
   twiml: string[];
   said: string[];
   hungUp: boolean;
@@ -222,9 +222,28 @@ export class TwilioEmulator {
       const amd = this.answeredBy(call, callee);
       const response = await this.post(call.request.get('Url')!, { ...this.callParams(call, 'in-progress'), ...amd });
       this.obey(call, response.body);
-      await report('completed', { CallDuration: String(1 + call.said.join(' ').split(' ').length), ...amd });
+      await report('completed', { CallDuration: String(this.talk(call)), ...amd });
     }
     for (const params of held.reverse()) await this.post(url!, params);
+  }
+
+  /**
+   * Plays what the call was told to say, a second to pick up and then a word a second, and returns the seconds it
+   * lasted. At the call's TimeLimit Twilio hangs up: the callee hears only the words said by then.
+   */
+  private talk(call: EmulatedCall): number {
+    const limit = Number(call.request.get('TimeLimit') ?? Infinity);
+    let seconds = 1;
+    const heard: string[] = [];
+    for (const text of call.said) {
+      const words = text.split(' ');
+      const fits = Math.min(words.length, limit - seconds);
+      if (fits > 0) heard.push(words.slice(0, fits).join(' '));
+      seconds += fits;
+      if (fits < words.length) break;
+    }
+    call.said = heard;
+    return seconds;
   }
 
   /** Sync AMD: the result rides on the voice URL request; Enable reports at the start of a machine greeting. */
@@ -300,7 +319,9 @@ export class TwilioEmulator {
   }
 
   private async send(webhook: Pick<SentWebhook, 'url' | 'params' | 'headers'>): Promise<SentWebhook> {
-    const res = await fetch(webhook.url, { method: 'POST', headers: webhook.headers, body: new URLSearchParams(webhook.params).toString() });
+    // A connection per delivery, as from a carrier: a restarted sidecar never gets a request on its predecessor's socket.
+    const headers = { ...webhook.headers, connection: 'close' };
+    const res = await fetch(webhook.url, { method: 'POST', headers, body: new URLSearchParams(webhook.params).toString() });
     const sent: SentWebhook = { ...webhook, status: res.status, body: await res.text() };
     this.webhooks.push(sent);
     return sent;

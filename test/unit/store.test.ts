@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { Changes, type Change } from '../../src/changes.js';
+import { Changes } from '../../src/changes.js';
 import { openStore, SCHEMA_VERSION } from '../../src/store/database.js';
 import { Store } from '../../src/store/store.js';
 import { Missions } from '../../src/missions/missions.js';
@@ -39,21 +39,30 @@ describe('store', () => {
     expect(() => store.db.prepare('DELETE FROM events').run()).toThrow('append-only');
   });
 
-  it('announces a change only after its transaction commits, and never on rollback', () => {
+  it('announces a change only after its transaction commits', () => {
     const changes = new Changes();
     const store = new Store(openStore(':memory:'), changes);
-    const heard: Change[] = [];
-    changes.subscribe((c) => {
-      heard.push(c);
-      // A listener that reads sees the committed row.
-      expect(store.db.inTransaction).toBe(false);
-    });
+    const heard: { id: string; committed: boolean }[] = [];
+    changes.subscribe((c) => heard.push({ id: c.id, committed: !store.db.inTransaction }));
+    const { mission } = new Missions(store).create({ name: 'x', instructions: 'y' });
+    expect(heard).toEqual([{ id: mission.mission_id, committed: true }]);
+  });
+
+  it('never announces what a rolled-back transaction announced, then or with the next commit', () => {
+    const changes = new Changes();
+    const store = new Store(openStore(':memory:'), changes);
+    const heard: string[] = [];
+    changes.subscribe((c) => heard.push(c.id));
     const missions = new Missions(store);
-    const { mission } = missions.create({ name: 'x', instructions: 'y', steps: [{ step_id: 'a', description: 'a' }] });
-    expect(heard.length).toBe(1);
-    heard.length = 0;
-    expect(() => missions.updateStep(mission.mission_id, 'a', 'completed', undefined)).toThrow();
+    const doomed = () =>
+      store.tx(() => {
+        missions.create({ name: 'doomed', instructions: 'y' });
+        throw new Error('rolled back');
+      });
+    expect(doomed).toThrow('rolled back');
     expect(heard).toEqual([]);
+    const { mission } = missions.create({ name: 'kept', instructions: 'y' });
+    expect(heard).toEqual([mission.mission_id]);
   });
 });
 
