@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -42,14 +42,12 @@ describe('start-up', () => {
       expect(await portIsFree(port)).toBe(true);
     } finally {
       restore();
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 
   it('refuses SWITCHBOARD_VOICE=openai until live voice exists, instead of silently running the scripted agent', () => {
     const env = testEnv({ SWITCHBOARD_VOICE: 'openai', OPENAI_API_KEY: 'sk-test' });
     const run = spawnSync(process.execPath, [CLI, 'serve'], { env: { PATH: process.env.PATH ?? '', ...env }, input: '' });
-    rmSync(env.SWITCHBOARD_DATA_DIR, { recursive: true, force: true });
     expect(run.status).toBe(2);
     expect(run.stderr.toString()).toMatch(/SWITCHBOARD_VOICE: openai \(live voice\) is not available in this version yet; use sim/);
   });
@@ -57,7 +55,6 @@ describe('start-up', () => {
   it.each([['serve', '--help'], ['serve', '-h'], ['help']])('`switchboard %s %s` prints the usage and starts nothing', (...args) => {
     const env = testEnv();
     const run = spawnSync(process.execPath, [CLI, ...args.filter(Boolean)], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 10_000 });
-    rmSync(env.SWITCHBOARD_DATA_DIR, { recursive: true, force: true });
     expect(run.status).toBe(0);
     expect(run.stderr.toString()).toMatch(/Usage:\n\s+switchboard serve/);
     expect(run.stdout.toString()).toBe('');

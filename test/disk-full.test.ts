@@ -1,5 +1,4 @@
 import Database from 'better-sqlite3';
-import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Changes } from '../src/changes.js';
 import type { Logger } from '../src/log.js';
@@ -56,7 +55,6 @@ describe('a full disk', () => {
       expect(log.info).toHaveBeenCalledWith('WAL checkpoints work again');
     } finally {
       store.close();
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
