@@ -13,13 +13,13 @@ const httpsOrigin = z
 
 /** Why each setting a carrier cannot work without is needed: one table for start-up checks and the carrier adapters. */
 const REQUIRED_BECAUSE = {
-  TWILIO_ACCOUNT_SID: 'is required when SWITCHBOARD_PROVIDER=twilio',
-  TWILIO_AUTH_TOKEN: 'is required to send requests and verify Twilio webhooks',
-  TELNYX_API_KEY: 'is required when SWITCHBOARD_PROVIDER=telnyx',
-  TELNYX_CONNECTION_ID: 'is required when SWITCHBOARD_PROVIDER=telnyx (the Call Control application id)',
-  TELNYX_PUBLIC_KEY: 'is required to verify Telnyx webhooks',
-  SWITCHBOARD_PUBLIC_URL: 'is required so the carrier can reach the webhooks (an https tunnel or proxy origin)',
-  SWITCHBOARD_FROM_NUMBER: 'is required as the caller id for a real carrier',
+  TWILIO_ACCOUNT_SID: 'is required when SWITCHBOARD_PROVIDER=twilio (the Account SID, AC…, on the Twilio console home page)',
+  TWILIO_AUTH_TOKEN: 'is required to send requests and verify Twilio webhooks (the Auth Token on the Twilio console home page)',
+  TELNYX_API_KEY: 'is required when SWITCHBOARD_PROVIDER=telnyx (an API v2 key: Portal → Account settings → Keys & Credentials)',
+  TELNYX_CONNECTION_ID: 'is required when SWITCHBOARD_PROVIDER=telnyx (the Call Control application id: Portal → Voice → Programmable Voice)',
+  TELNYX_PUBLIC_KEY: 'is required to verify Telnyx webhooks (Portal → Account settings → Keys & Credentials → Public Key)',
+  SWITCHBOARD_PUBLIC_URL: 'is required so the carrier can reach the webhooks (an https tunnel such as ngrok or cloudflared, or a proxy origin)',
+  SWITCHBOARD_FROM_NUMBER: 'is required as the caller id for a real carrier (a number you own there, in E.164)',
 } as const;
 type RequiredSetting = keyof typeof REQUIRED_BECAUSE;
 

@@ -94,7 +94,7 @@ describe('the built server over stdio', () => {
     });
     const r = spawnSync(process.execPath, [CLI, 'serve'], { env: { PATH: process.env.PATH ?? '', ...env }, input: '', encoding: 'utf8' });
     expect(r.status).toBe(2);
-    expect(r.stderr.trim()).toBe('switchboard: TELNYX_PUBLIC_KEY: is required to verify Telnyx webhooks');
+    expect(r.stderr.trim()).toBe('switchboard: TELNYX_PUBLIC_KEY: is required to verify Telnyx webhooks (Portal → Account settings → Keys & Credentials → Public Key)');
   });
 
   it('caps webhook bodies: an oversized delivery gets 413 and is not read', async () => {

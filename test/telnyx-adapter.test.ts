@@ -6,6 +6,7 @@ import { loadConfig, type Config } from '../src/config.js';
 import { startSidecar, type Sidecar } from '../src/http/server.js';
 import { CarrierError, type PlaceCallRequest, type TelephonyProvider } from '../src/telephony/provider.js';
 import { decodeClientState } from '../src/telephony/telnyx/client-state.js';
+import { diagnose } from '../src/doctor/doctor.js';
 import { telnyxDoctor } from '../src/telephony/telnyx/doctor.js';
 import { createTelnyxProvider } from '../src/telephony/telnyx/provider.js';
 import { verifyTelnyxSignature, parseTelnyxPublicKey } from '../src/telephony/telnyx/signature.js';
@@ -432,12 +433,19 @@ describe('telnyx doctor', () => {
     expect(JSON.stringify(checks)).not.toContain('KEY0123456789ABCDEF0123456789_abcdefGHIJ');
   });
 
-  it('says what is wrong', () => {
+  it('says what is missing and where to find it, then what is wrong with what is set', () => {
+    const env = { SWITCHBOARD_DATA_DIR: join(tmpdir(), 'switchboard-telnyx-doctor-none'), SWITCHBOARD_PROVIDER: 'telnyx', TELNYX_API_KEY: 'token-v1-abcdef' };
+    expect(diagnose(env)).toEqual([
+      { status: 'fail', label: 'config', detail: expect.stringMatching(/^TELNYX_CONNECTION_ID: .*Portal → Voice → Programmable Voice/) },
+      { status: 'fail', label: 'config', detail: expect.stringMatching(/^TELNYX_PUBLIC_KEY: .*Keys & Credentials → Public Key/) },
+      { status: 'fail', label: 'config', detail: expect.stringMatching(/^SWITCHBOARD_PUBLIC_URL: .*https tunnel/) },
+      { status: 'fail', label: 'config', detail: expect.stringMatching(/^SWITCHBOARD_FROM_NUMBER: .*caller id/) },
+    ]);
+
     const checks = telnyxDoctor(
-      base({ TELNYX_API_KEY: 'token-v1-abcdef', TELNYX_CONNECTION_ID: undefined, TELNYX_PUBLIC_KEY: 'bm90IGEga2V5IGF0IGFsbCwganVzdCB0ZXh0', TELNYX_MESSAGING_PROFILE_ID: undefined, SWITCHBOARD_PUBLIC_URL: 'http://localhost:3340' }),
+      base({ TELNYX_API_KEY: 'token-v1-abcdef', TELNYX_PUBLIC_KEY: 'bm90IGEga2V5IGF0IGFsbCwganVzdCB0ZXh0', TELNYX_MESSAGING_PROFILE_ID: undefined, SWITCHBOARD_PUBLIC_URL: 'http://localhost:3340' }),
     );
     expect(statusOf(checks, 'Telnyx API key')).toBe('warn');
-    expect(statusOf(checks, 'Telnyx connection id')).toBe('fail');
     expect(statusOf(checks, 'Telnyx webhook public key')).toBe('fail');
     expect(statusOf(checks, 'Telnyx messaging profile')).toBe('warn');
     expect(statusOf(checks, 'Public URL')).toBe('fail');

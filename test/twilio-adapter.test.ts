@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { startSidecar, type Sidecar } from '../src/http/server.js';
 import { CarrierError, type CarrierEvent, type PlaceCallRequest, type TelephonyProvider } from '../src/telephony/provider.js';
+import { diagnose } from '../src/doctor/doctor.js';
 import { twilioDoctor } from '../src/telephony/twilio/doctor.js';
 import { createTwilioProvider } from '../src/telephony/twilio/provider.js';
 import { isSignedByTwilio } from '../src/telephony/twilio/signature.js';
@@ -390,11 +391,16 @@ describe('twilio doctor', () => {
     expect(details).not.toContain(AUTH_TOKEN);
   });
 
-  it('says what is wrong with an incomplete setup', () => {
-    const checks = twilioDoctor(loadConfig({ SWITCHBOARD_DATA_DIR: env.SWITCHBOARD_DATA_DIR, SWITCHBOARD_PUBLIC_URL: 'http://localhost:3340' }));
-    const failed = checks.filter((c) => c.status === 'fail').map((c) => c.label);
+  it('says what an incomplete setup lacks and where to find it', () => {
+    const failed = diagnose({ SWITCHBOARD_DATA_DIR: env.SWITCHBOARD_DATA_DIR, SWITCHBOARD_PROVIDER: 'twilio' }).filter((c) => c.status === 'fail');
 
-    expect(failed).toEqual(['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'SWITCHBOARD_FROM_NUMBER', 'SWITCHBOARD_PUBLIC_URL']);
+    expect(failed.map((c) => c.detail.split(':')[0])).toEqual(['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'SWITCHBOARD_PUBLIC_URL', 'SWITCHBOARD_FROM_NUMBER']);
+    expect(failed[0].detail).toMatch(/Account SID, AC…, on the Twilio console home page/);
+  });
+
+  it('says a public URL Twilio cannot reach is wrong', () => {
+    const checks = twilioDoctor(loadConfig({ ...env, SWITCHBOARD_PUBLIC_URL: 'http://localhost:3340' }));
+    expect(checks.filter((c) => c.status === 'fail').map((c) => c.label)).toEqual(['SWITCHBOARD_PUBLIC_URL']);
   });
 });
 

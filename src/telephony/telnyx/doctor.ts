@@ -1,38 +1,36 @@
 import type { DoctorCheck } from '../setup-check.js';
-import type { Config } from '../../config.js';
-import { isE164 } from '../../phone.js';
+import { requireSettings, type Config } from '../../config.js';
 import { parseTelnyxPublicKey } from './signature.js';
 import { TELNYX_WEBHOOK_PATH } from './webhook.js';
 
 
-/** What can be told about a Telnyx setup without reaching Telnyx; the rest is listed as skipped. */
+/**
+ * What can be told about a Telnyx setup without reaching Telnyx; the rest is listed as skipped. Runs on a
+ * validated config, so what Telnyx cannot work without is present; this looks at what it is.
+ */
 export function telnyxDoctor(config: Config): DoctorCheck[] {
+  const required = requireSettings(config, ['TELNYX_API_KEY', 'TELNYX_CONNECTION_ID', 'SWITCHBOARD_FROM_NUMBER', 'SWITCHBOARD_PUBLIC_URL']);
   return [
-    apiKey(config.TELNYX_API_KEY),
-    present('Telnyx connection id', config.TELNYX_CONNECTION_ID, 'set TELNYX_CONNECTION_ID to the id of your Call Control application (Portal → Voice → Programmable Voice)'),
+    apiKey(required.TELNYX_API_KEY),
+    { status: 'ok', label: 'Telnyx connection id', detail: `set (${required.TELNYX_CONNECTION_ID})` },
     ...publicKey(config),
     config.TELNYX_MESSAGING_PROFILE_ID
       ? { status: 'ok', label: 'Telnyx messaging profile', detail: 'TELNYX_MESSAGING_PROFILE_ID is set' }
       : { status: 'warn', label: 'Telnyx messaging profile', detail: 'TELNYX_MESSAGING_PROFILE_ID is not set; SMS needs the from number on a messaging profile, and number pools or alphanumeric senders need its id' },
-    fromNumber(config.SWITCHBOARD_FROM_NUMBER),
-    ...publicUrl(config.SWITCHBOARD_PUBLIC_URL),
+    { status: 'ok', label: 'Caller id (from number)', detail: required.SWITCHBOARD_FROM_NUMBER },
+    ...publicUrl(required.SWITCHBOARD_PUBLIC_URL),
     { status: 'skip', label: 'Telnyx API key accepted', detail: 'not checked offline; a call or SMS that fails with code 10009 means Telnyx refused the key' },
     { status: 'skip', label: 'Telnyx connection webhook', detail: 'not checked offline; the Call Control application must exist and send its webhooks (API v2) to the URL above' },
     { status: 'skip', label: 'Telnyx number assignment', detail: 'not checked offline; the from number must belong to the account, be assigned to the connection for calls and to the messaging profile for SMS' },
   ];
 }
 
-function apiKey(value: string | undefined): DoctorCheck {
+function apiKey(value: string): DoctorCheck {
   const label = 'Telnyx API key';
-  if (!value) return { status: 'fail', label, detail: 'set TELNYX_API_KEY to an API v2 key (Portal → Account settings → Keys & Credentials)' };
   if (!/^KEY[A-Za-z0-9_-]{20,}$/.test(value.trim())) {
     return { status: 'warn', label, detail: 'TELNYX_API_KEY does not look like a Telnyx API v2 key (those start with KEY followed by letters, digits and _); a v1 token or a public key will be refused' };
   }
   return { status: 'ok', label, detail: 'TELNYX_API_KEY is set and looks like an API v2 key' };
-}
-
-function present(label: string, value: string | undefined, fix: string): DoctorCheck {
-  return value ? { status: 'ok', label, detail: `set (${value})` } : { status: 'fail', label, detail: fix };
 }
 
 function publicKey(config: Config): DoctorCheck[] {
@@ -56,21 +54,8 @@ function publicKey(config: Config): DoctorCheck[] {
   return checks;
 }
 
-function fromNumber(value: string | undefined): DoctorCheck {
-  const label = 'Caller id (from number)';
-  if (!value) return { status: 'fail', label, detail: 'set SWITCHBOARD_FROM_NUMBER to a Telnyx number you own, in E.164 (+15551234567)' };
-  if (!isE164(value)) return { status: 'fail', label, detail: `SWITCHBOARD_FROM_NUMBER ${JSON.stringify(value)} is not E.164; write it like +15551234567` };
-  return { status: 'ok', label, detail: value };
-}
-
-function publicUrl(value: string | undefined): DoctorCheck[] {
+function publicUrl(value: string): DoctorCheck[] {
   const label = 'Public URL';
-  if (!value) {
-    return [
-      { status: 'fail', label, detail: 'set SWITCHBOARD_PUBLIC_URL to the https origin Telnyx can reach (a tunnel such as ngrok or cloudflared, or your proxy)' },
-      { status: 'skip', label: 'Telnyx webhook URL', detail: 'known once SWITCHBOARD_PUBLIC_URL is set' },
-    ];
-  }
   const webhook = `${value.replace(/\/+$/, '')}${TELNYX_WEBHOOK_PATH}`;
   const https = value.startsWith('https://');
   return [
