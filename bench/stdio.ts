@@ -1,6 +1,8 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Changes } from '../src/changes.js';
 import { Missions } from '../src/missions/missions.js';
@@ -9,23 +11,31 @@ import { Store } from '../src/store/store.js';
 import { percentile, tempDir, type Row } from './util.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const env = (dataDir: string) => ({ PATH: process.env.PATH ?? '', SWITCHBOARD_DATA_DIR: dataDir, SWITCHBOARD_HTTP_PORT: '0', SWITCHBOARD_LOG_LEVEL: 'warn' });
+// The reference: the official memory server, a small stdio server on the same SDK.
+const SERVER_MEMORY = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-memory/dist/index.js');
+const PATH = process.env.PATH ?? '';
+const switchboard = (dataDir: string) => ({ args: [CLI, 'serve'], env: { PATH, SWITCHBOARD_DATA_DIR: dataDir, SWITCHBOARD_HTTP_PORT: '0', SWITCHBOARD_LOG_LEVEL: 'warn' } });
+const serverMemory = (dataDir: string) => ({ args: [SERVER_MEMORY], env: { PATH, MEMORY_FILE_PATH: join(dataDir, 'memory.jsonl') } });
 
-async function connect(dataDir: string) {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'serve'], env: env(dataDir), stderr: 'ignore' });
+/** Spawns a stdio server and connects a client: the time is spawn → initialize answered. */
+async function connect({ args, env }: { args: string[]; env: Record<string, string> }) {
+  const transport = new StdioClientTransport({ command: process.execPath, args, env, stderr: 'ignore' });
   const client = new Client({ name: 'bench', version: '0' });
   const t0 = performance.now();
   await client.connect(transport);
   return { client, transport, startMs: performance.now() - t0 };
 }
 
-/** Cold start (spawn → initialize answered), then tool round-trips against a store holding 10,000 missions. */
+/** Cold start beside the reference server, then tool round-trips against a store holding 10,000 missions. */
 export async function benchStdio(): Promise<Row[]> {
-  const starts: number[] = [];
-  for (let i = 0; i < 10; i++) {
-    const { client, startMs } = await connect(tempDir());
-    starts.push(startMs);
-    await client.close();
+  const starts = { switchboard: [] as number[], serverMemory: [] as number[] };
+  // Alternated, so both servers start under the same load on a shared machine.
+  for (let i = 0; i < 15; i++) {
+    for (const [side, server] of [['switchboard', switchboard], ['serverMemory', serverMemory]] as const) {
+      const { client, startMs } = await connect(server(tempDir()));
+      starts[side].push(startMs);
+      await client.close();
+    }
   }
 
   const dataDir = tempDir();
@@ -40,7 +50,7 @@ export async function benchStdio(): Promise<Row[]> {
   });
   store.close();
 
-  const { client, transport } = await connect(dataDir);
+  const { client, transport } = await connect(switchboard(dataDir));
   const time = async (n: number, fn: (i: number) => Promise<unknown>) => {
     for (let i = 0; i < 100; i++) await fn(i); // warm-up
     const samples: number[] = [];
@@ -57,7 +67,9 @@ export async function benchStdio(): Promise<Row[]> {
   await client.close();
 
   return [
-    { metric: 'cold start: spawn → initialize answered', p50: percentile(starts, 50), p99: percentile(starts, 99), unit: 'ms', target: '< 400 ms' },
+    { metric: 'cold start: spawn → initialize answered', p50: percentile(starts.switchboard, 50), p99: percentile(starts.switchboard, 99), unit: 'ms', target: '< 400 ms' },
+    { metric: 'cold start of @modelcontextprotocol/server-memory, same method', p50: percentile(starts.serverMemory, 50), p99: percentile(starts.serverMemory, 99), unit: 'ms', target: '—' },
+    { metric: 'cold start ratio, switchboard / server-memory (p50)', value: percentile(starts.switchboard, 50) / percentile(starts.serverMemory, 50), unit: '×', target: '≤ 1.0' },
     { metric: 'get_mission round-trip (10k missions stored)', p50: percentile(get, 50), p99: percentile(get, 99), unit: 'ms', target: 'p50 < 2, p99 < 10' },
     { metric: 'create_mission round-trip (10k+ stored)', p50: percentile(create, 50), p99: percentile(create, 99), unit: 'ms', target: 'p50 < 2, p99 < 10' },
     { metric: 'server RSS after 4,200 tool calls, 12k missions stored', value: rss, unit: 'MiB', target: '—' },

@@ -16,7 +16,7 @@ export function telnyxWebhookRoute(opts: { log: Logger; verifyKey: KeyObject | n
     path: TELNYX_WEBHOOK_PATH,
     async handle(req) {
       if (opts.verifyKey) {
-        const check = verifyTelnyxSignature(opts.verifyKey, req);
+        const check = await verifyTelnyxSignature(opts.verifyKey, req);
         if (!check.ok) {
           opts.log.warn({ reason: check.reason }, 'telnyx webhook refused');
           return json(401, { error: 'invalid signature' });
