@@ -75,7 +75,7 @@ export const callTools: readonly ToolDefinition[] = [
   defineTool({
     name: 'end_call',
     title: 'End call',
-    description: 'Cancel a call that has not been dialed yet (including one waiting to retry), or hang up a live call. Ending a call that already ended changes nothing.',
+    description: 'Cancel a call that has not been dialed yet (including one waiting to retry), or hang up a live call; its retry policy never dials it again. Ending a call that already ended changes nothing.',
     input: z.object({ call_id: z.string().min(1) }),
     output: Call,
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },

@@ -55,7 +55,7 @@ export const messageTools: readonly ToolDefinition[] = [
   defineTool({
     name: 'add_do_not_contact',
     title: 'Add a do-not-contact number',
-    description: 'Stop all calls and SMS to a number, including ones already scheduled. Use when someone asks not to be contacted.',
+    description: 'Stop all calls and SMS to a number: live calls to it are hung up and scheduled ones are not placed. Use when someone asks not to be contacted.',
     input: z.object({ number: e164, reason: z.string().max(500).optional() }),
     output: DoNotContactEntry,
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
