@@ -16,6 +16,7 @@ import { Store } from './store/store.js';
 import { pruneWebhookInbox } from './store/webhook-inbox.js';
 import { createProvider } from './telephony/index.js';
 import type { TelephonyProvider } from './telephony/provider.js';
+import { acquireLock } from './data-dir.js';
 import { VERSION } from './version.js';
 import { ScriptedAgent } from './voice/sim-agent.js';
 
@@ -48,8 +49,12 @@ export async function createApp(config: Config, log: Logger, opts: { listen?: bo
     for (const close of opened.splice(0).reverse()) await close();
   };
   try {
+    const dataDir = opts.dataDir ?? config.SWITCHBOARD_DATA_DIR;
+    // One process runs a data dir's scheduler and calls; a second refuses here, naming the first.
+    const lock = acquireLock(dataDir);
+    opened.push(() => lock.release());
     const changes = new Changes();
-    const store = new Store(openStore(opts.dataDir ?? config.SWITCHBOARD_DATA_DIR), changes);
+    const store = new Store(openStore(dataDir), changes);
     opened.push(() => store.close());
     const missions = new Missions(store);
     const linkedWork = new LinkedWork(store, missions);
@@ -86,15 +91,15 @@ export async function createApp(config: Config, log: Logger, opts: { listen?: bo
 
     let sidecar: Sidecar | null = null;
     if (opts.listen) {
-      sidecar = await listen(config, log, provider, store);
-      if (sidecar) opened.push(() => sidecar!.close());
+      const listening = await listen(config, log, provider, store);
+      opened.push(() => listening.close());
+      lock.publish(listening.url);
+      sidecar = listening;
     }
-    // A second server beside a running one must not take the first one's live calls for leftovers of a crash.
-    if (!opts.listen || sidecar) {
-      pruneWebhookInbox(store);
-      const interrupted = { calls: calls.recoverAfterRestart(), messages: messages.recoverAfterRestart() };
-      if (interrupted.calls + interrupted.messages > 0) log.warn(interrupted, 'work that was in flight when switchboard stopped was marked failed');
-    }
+    // Holding the lock, nothing else runs this data dir: whatever is still live was left by a crash.
+    pruneWebhookInbox(store);
+    const interrupted = { calls: calls.recoverAfterRestart(), messages: messages.recoverAfterRestart() };
+    if (interrupted.calls + interrupted.messages > 0) log.warn(interrupted, 'work that was in flight when switchboard stopped was marked failed');
     store.startCheckpoints(log);
     scheduler.start({ call: calls, sms: messages });
 
@@ -109,8 +114,7 @@ export async function createApp(config: Config, log: Logger, opts: { listen?: bo
   }
 }
 
-/** The sidecar, or null when another Switchboard already holds the port. */
-async function listen(config: Config, log: Logger, provider: TelephonyProvider, store: Store): Promise<Sidecar | null> {
+async function listen(config: Config, log: Logger, provider: TelephonyProvider, store: Store): Promise<Sidecar> {
   try {
     const sidecar = await startSidecar({
       host: config.SWITCHBOARD_HTTP_HOST,
@@ -122,15 +126,6 @@ async function listen(config: Config, log: Logger, provider: TelephonyProvider, 
     log.info({ url: sidecar.url }, 'sidecar listening');
     return sidecar;
   } catch (err) {
-    // Clients such as mcporter may start a second server beside a running one; the tools still work
-    // (the store is shared), only carrier webhooks and health go to the instance that holds the port.
-    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
-      throw new Error(`cannot listen on ${config.SWITCHBOARD_HTTP_HOST}:${config.SWITCHBOARD_HTTP_PORT} (${(err as Error).message}); set SWITCHBOARD_HTTP_PORT to a free port, or 0 for any.`);
-    }
-    log.warn(
-      { host: config.SWITCHBOARD_HTTP_HOST, port: config.SWITCHBOARD_HTTP_PORT },
-      'sidecar port already in use (another switchboard?); serving MCP without webhooks. Set SWITCHBOARD_HTTP_PORT to run a second listener.',
-    );
-    return null;
+    throw new Error(`cannot listen on ${config.SWITCHBOARD_HTTP_HOST}:${config.SWITCHBOARD_HTTP_PORT} (${(err as Error).message}); set SWITCHBOARD_HTTP_PORT to a free port, or 0 for any.`);
   }
 }

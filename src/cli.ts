@@ -6,7 +6,12 @@ import { VERSION } from './version.js';
 const USAGE = `switchboard ${VERSION} — give an AI agent a phone
 
 Usage:
-  switchboard serve    MCP server on stdio + the sidecar HTTP listener (what MCP clients launch)
+  switchboard serve    MCP on stdio (what MCP clients launch): attaches to the data dir's engine,
+                       starting one in the background when none runs (SWITCHBOARD_ENGINE=embedded: all in one process)
+  switchboard engine   the long-lived engine in the foreground (systemd, Docker, a terminal): scheduler,
+                       live calls, webhooks and MCP over HTTP at /mcp
+  switchboard status   whether an engine runs for the data dir: pid, URL, uptime, faces, live calls, next work
+  switchboard stop     stop the data dir's engine cleanly
   switchboard demo     run a simulated outreach mission end to end and print the report
   switchboard doctor   check configuration, credentials, public URL and database
 `;
@@ -30,11 +35,18 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = readConfig();
   if (!config) return 2;
+  const log = () => createLogger(config.SWITCHBOARD_LOG_LEVEL);
   switch (command) {
     case 'serve': {
-      const { serve } = await import('./serve.js');
-      return serve(config, createLogger(config.SWITCHBOARD_LOG_LEVEL));
+      if (config.SWITCHBOARD_ENGINE === 'embedded') return (await import('./faces/embedded.js')).runEmbedded(config, log());
+      return (await import('./faces/stdio-relay.js')).runStdioFace(config, log());
     }
+    case 'engine':
+      return (await import('./engine/engine.js')).runEngine(config, log(), { exitWhenIdle: argv.includes('--exit-when-idle') });
+    case 'status':
+      return (await import('./faces/control.js')).printStatus(config, process.stdout);
+    case 'stop':
+      return (await import('./faces/control.js')).stop(config, process.stdout);
     case 'demo': {
       const { runDemo } = await import('./demo/demo.js');
       return runDemo(config, process.stdout);

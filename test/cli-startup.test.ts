@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort, testEnv } from './helpers.js';
-import { CLI } from './spawn.js';
+import { CLI, serveEnv } from './spawn.js';
 
 /** A file the current user cannot write: root ignores mode bits, so it gets the immutable attribute instead. */
 function makeReadOnly(file: string): () => void {
@@ -33,7 +33,7 @@ describe('start-up', () => {
     const restore = makeReadOnly(join(dir, 'switchboard.db'));
     const port = await freePort();
     try {
-      const child = spawn(process.execPath, [CLI, 'serve'], { env: { PATH: process.env.PATH ?? '', ...env, SWITCHBOARD_HTTP_PORT: String(port) }, stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, 'serve'], { env: serveEnv({ ...env, SWITCHBOARD_HTTP_PORT: String(port) }), stdio: ['pipe', 'pipe', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (d) => (stderr += d));
       const code = await new Promise((resolve) => child.on('exit', resolve));

@@ -1,8 +1,8 @@
 import { SCHEMA_VERSION } from '../src/store/database.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { freePort, tempDir, testEnv, until } from './helpers.js';
-import { CLI, spawnServer } from './spawn.js';
+import { freePort, tempDir, TEST_MODE, testEnv, until } from './helpers.js';
+import { CLI, serveEnv, spawnServer, stopEngineAtEnd } from './spawn.js';
 
 describe('the built server over stdio', () => {
   it('drives a mission from creation to automatic success', async () => {
@@ -35,7 +35,7 @@ describe('the built server over stdio', () => {
 
   it('writes nothing but JSON-RPC frames to stdout, and exits cleanly when stdin closes', async () => {
     const env = testEnv({ SWITCHBOARD_LOG_LEVEL: 'debug' });
-    const child = spawn(process.execPath, [CLI, 'serve'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'serve'], { env: serveEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -48,6 +48,7 @@ describe('the built server over stdio', () => {
     send({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'get_mission', arguments: { mission_id: 'missing' } } });
     const frames = () => stdout.split('\n').slice(0, -1).map((line) => JSON.parse(line));
     await until(() => frames().filter((f) => f.id !== undefined).length === 4, 'answers to all four requests');
+    stopEngineAtEnd(env.SWITCHBOARD_DATA_DIR);
     const exited = new Promise((resolve) => child.on('exit', resolve));
     child.stdin.end();
     expect(await exited).toBe(0);
@@ -55,14 +56,16 @@ describe('the built server over stdio', () => {
     for (const frame of frames()) expect(frame.jsonrpc).toBe('2.0');
     expect(stdout.endsWith('\n')).toBe(true);
     expect(stderr).toMatch(/switchboard ready/);
-    expect(stderr).toMatch(/shutting down/);
+    expect(stderr).toMatch(TEST_MODE === 'engine' ? /face closing; the engine keeps running/ : /shutting down/);
   });
 
   it('shuts down cleanly on SIGTERM', async () => {
-    const child = spawn(process.execPath, [CLI, 'serve'], { env: { PATH: process.env.PATH ?? '', ...testEnv({ SWITCHBOARD_LOG_LEVEL: 'info' }) }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const env = testEnv({ SWITCHBOARD_LOG_LEVEL: 'info' });
+    const child = spawn(process.execPath, [CLI, 'serve'], { env: serveEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     await new Promise<void>((resolve) => child.stderr.on('data', () => stderr.includes('switchboard ready') && resolve()));
+    stopEngineAtEnd(env.SWITCHBOARD_DATA_DIR);
     child.kill('SIGTERM');
     const code = await new Promise((resolve) => child.on('exit', resolve));
     expect(code).toBe(0);
@@ -118,16 +121,30 @@ describe('the built server over stdio', () => {
     }
   });
 
-  it('a second server beside a running one still serves MCP on the shared store', async () => {
-    const env = testEnv({ SWITCHBOARD_HTTP_PORT: String(await freePort()), SWITCHBOARD_LOG_LEVEL: 'warn' });
+  it.runIf(TEST_MODE === 'engine')('two faces on one data dir share one engine and its store', async () => {
+    const env = testEnv({ SWITCHBOARD_LOG_LEVEL: 'info' });
     const first = await spawnServer(env);
     const second = await spawnServer(env);
     try {
       await first.call('create_mission', { name: 'Shared', instructions: 'x' });
       expect((await second.call('get_mission', { mission_id: 'shared' })).status).toBe('active');
-      await until(() => /sidecar port already in use/.test(second.stderr()), 'the warning on stderr');
+      const engines = [first.stderr(), second.stderr()].map((s) => /"engine":"(http:[^"]+)"/.exec(s)?.[1]);
+      expect(engines[0]).toMatch(/^http:/);
+      expect(engines[1]).toBe(engines[0]);
     } finally {
       await second.close();
+      await first.close();
+    }
+  });
+
+  it.runIf(TEST_MODE === 'embedded')('a second embedded server on the same data dir refuses, naming the one running', async () => {
+    const env = testEnv();
+    const first = await spawnServer(env);
+    try {
+      const second = spawnSync(process.execPath, [CLI, 'serve'], { env: serveEnv(env), input: '', encoding: 'utf8' });
+      expect(second.status).toBe(1);
+      expect(second.stderr).toMatch(new RegExp(`another Switchboard engine already runs for .* \\(pid ${first.pid}, http://127\\.0\\.0\\.1:\\d+\\)`));
+    } finally {
       await first.close();
     }
   });

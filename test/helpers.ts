@@ -1,13 +1,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { CallToolResultSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { onTestFinished } from 'vitest';
 import { createApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
+import { startEngine } from '../src/engine/engine.js';
 import { createLogger } from '../src/log.js';
 import { createMcpServer } from '../src/mcp/server.js';
 import { SimCarrier } from '../src/telephony/sim/carrier.js';
@@ -42,16 +46,37 @@ export type Harness = {
   close(): Promise<void>;
 };
 
-/** The real app and MCP server, with a real MCP Client over an in-memory transport. */
+/**
+ * Which way the suites reach Switchboard: `embedded` (the default) links a real MCP Client to the app in memory;
+ * `engine` (SWITCHBOARD_TEST_MODE=engine, the second vitest project) runs the engine and goes through `/mcp` over
+ * Streamable HTTP with its bearer token, as a face or a remote client does. Spawned servers follow the same switch.
+ */
+export const TEST_MODE: 'embedded' | 'engine' = process.env.SWITCHBOARD_TEST_MODE === 'engine' ? 'engine' : 'embedded';
+
+/** The real app and MCP server, with a real MCP Client over the transport TEST_MODE names. */
 export async function startHarness(env: Record<string, string> = {}, opts: { listen?: boolean } = {}): Promise<Harness> {
   const config = loadConfig(testEnv(env));
-  const app = await createApp(config, createLogger('silent'), { listen: opts.listen });
-  const mcp = createMcpServer(app);
   const client = new Client({ name: 'test', version: '0' });
   const updates: string[] = [];
   client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates.push(n.params.uri));
-  const [clientT, serverT] = InMemoryTransport.createLinkedPair();
-  await Promise.all([mcp.server.connect(serverT), client.connect(clientT)]);
+  let app: App;
+  let stopServer: () => Promise<void>;
+  if (TEST_MODE === 'engine') {
+    const engine = await startEngine(config, createLogger('silent'), { exitWhenIdle: false });
+    app = engine.app;
+    stopServer = () => engine.stop('test finished');
+    const headers = { authorization: `Bearer ${engine.token}` };
+    await client.connect(new StreamableHTTPClientTransport(new URL('/mcp', app.sidecar!.url), { requestInit: { headers }, fetch: freshConnectionFetch }));
+  } else {
+    app = await createApp(config, createLogger('silent'), { listen: opts.listen });
+    const mcp = createMcpServer(app);
+    stopServer = async () => {
+      await mcp.close();
+      await app.stop();
+    };
+    const [clientT, serverT] = InMemoryTransport.createLinkedPair();
+    await Promise.all([mcp.server.connect(serverT), client.connect(clientT)]);
+  }
 
   const raw = (name: string, args: Record<string, unknown>) => client.callTool({ name, arguments: args }, CallToolResultSchema);
   return {
@@ -70,10 +95,30 @@ export async function startHarness(env: Record<string, string> = {}, opts: { lis
     },
     async close() {
       await client.close();
-      await mcp.close();
-      await app.stop();
+      await stopServer();
     },
   };
+}
+
+/**
+ * fetch over a new connection each time. Tests restart an engine on the same port at once, and the global pool's
+ * kept-alive socket to the stopped one would fail the next request ("other side closed").
+ */
+async function freshConnectionFetch(url: string | URL, init: RequestInit = {}): Promise<Response> {
+  const body = init.body === undefined || init.body === null ? undefined : String(init.body);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: init.method ?? 'GET', headers: Object.fromEntries(new Headers(init.headers).entries()), agent: false }, (res) => {
+      const headers = new Headers();
+      for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+      const stream = res.statusCode === 204 || res.statusCode === 202 ? null : (Readable.toWeb(res) as ReadableStream);
+      resolve(new Response(stream, { status: res.statusCode, headers }));
+    });
+    req.on('error', reject);
+    const abort = () => req.destroy(new Error('aborted'));
+    init.signal?.addEventListener('abort', abort, { once: true });
+    req.on('close', () => init.signal?.removeEventListener('abort', abort));
+    req.end(body);
+  });
 }
 
 /** The simulated phone network an app runs on, for what only the network does, such as a person texting in. */

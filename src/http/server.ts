@@ -6,7 +6,16 @@ import type { WebhookRoute } from '../telephony/provider.js';
 /** Carrier webhooks are small; anything bigger is refused before it is buffered. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
-export type Sidecar = { server: Server; url: string; close(): Promise<void> };
+export type Sidecar = {
+  server: Server;
+  url: string;
+  /** Adds an endpoint once what serves it exists (MCP needs the app, which owns the sidecar). */
+  mount(mount: Mount): void;
+  close(): Promise<void>;
+};
+
+/** An endpoint that handles the request itself (streams, its own body handling), such as MCP at `/mcp`. */
+export type Mount = { path: string; handle(req: IncomingMessage, res: ServerResponse): Promise<void> };
 
 export type SidecarOptions = {
   host: string;
@@ -31,6 +40,7 @@ const DEFAULT_LIMITS: ConnectionLimits = {
 /** The HTTP listener beside the MCP server: health, carrier webhooks (and later media and dashboard). */
 export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   const table = new Map(opts.routes.map((r) => [`${r.method} ${r.path}`, r]));
+  const mounts = new Map<string, Mount>();
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   // The timeouts are enforced by a sweep; by default it runs every 30 s, far coarser than they are.
   const sweepMs = Math.max(10, Math.min(1000, limits.headersTimeoutMs / 2));
@@ -47,6 +57,8 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     if (req.method === 'GET' && url.pathname === '/healthz') {
       return send(res, 200, 'application/json', JSON.stringify(opts.health()));
     }
+    const mount = mounts.get(url.pathname);
+    if (mount) return mount.handle(req, res);
     const route = table.get(`${req.method} ${url.pathname}`);
     if (!route) return send(res, 404, 'application/json', JSON.stringify({ error: 'not found' }));
     const rawBody = await readBody(req);
@@ -69,6 +81,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   return {
     server,
     url: `http://${host}:${port}`,
+    mount: (m) => void mounts.set(m.path, m),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -73,6 +73,14 @@ export class Scheduler {
     return this.store.sql(`UPDATE scheduled_work SET state = 'claimed', claimed_at = ? WHERE id = ? AND state = 'pending'`).run(nowIso(), itemId).changes === 1;
   }
 
+  /** The next pending item, if any: what `status` shows, and what keeps an idle engine up. */
+  next(): { kind: WorkKind; ref_id: string; due_at: string } | null {
+    const row = this.store.sql(`SELECT kind, ref_id, due_ms FROM scheduled_work WHERE state = 'pending' ORDER BY due_ms, id LIMIT 1`).get() as
+      | { kind: WorkKind; ref_id: string; due_ms: number }
+      | undefined;
+    return row ? { kind: row.kind, ref_id: row.ref_id, due_at: new Date(row.due_ms).toISOString() } : null;
+  }
+
   /** Look again now: a line may have freed up, or new work arrived. */
   wake(): void {
     this.arm(Date.now());

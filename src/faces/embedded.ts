@@ -1,11 +1,14 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { createApp } from './app.js';
-import type { Config } from './config.js';
-import type { Logger } from './log.js';
-import { createMcpServer } from './mcp/server.js';
+import { createApp } from '../app.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { createMcpServer } from '../mcp/server.js';
 
-/** `switchboard serve`: MCP on stdio plus the sidecar; stops cleanly on SIGINT, SIGTERM or stdin closing. */
-export async function serve(config: Config, log: Logger): Promise<number> {
+/**
+ * `switchboard serve` with SWITCHBOARD_ENGINE=embedded: the whole engine inside this process, MCP on stdio plus the
+ * sidecar; it stops (and its live calls with it) on SIGINT, SIGTERM or stdin closing.
+ */
+export async function runEmbedded(config: Config, log: Logger): Promise<number> {
   if (config.SWITCHBOARD_INSECURE_SKIP_WEBHOOK_VERIFY) {
     log.warn('SWITCHBOARD_INSECURE_SKIP_WEBHOOK_VERIFY is on: carrier webhooks are NOT authenticated. Never use this on a public URL.');
   }
