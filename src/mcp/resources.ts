@@ -1,7 +1,8 @@
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, McpError, SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from '../app.js';
 import { UserError } from '../errors.js';
+import { refusalText } from './advice.js';
 import { missionDetail } from '../views/mission-detail.js';
 
 const MISSION = 'switchboard://missions/';
@@ -62,7 +63,14 @@ export function registerResources(server: McpServer, app: App): () => void {
     return missionUri(missions.resolveId(uri.slice(MISSION.length)));
   };
   server.server.setRequestHandler(SubscribeRequestSchema, async (req) => {
-    const key = canonical(req.params.uri);
+    let key: string;
+    try {
+      key = canonical(req.params.uri);
+    } catch (err) {
+      // A URI that names nothing is the client's mistake (invalid params), not a server failure.
+      if (err instanceof UserError) throw new McpError(ErrorCode.InvalidParams, refusalText(err));
+      throw err;
+    }
     subscribed.set(key, (subscribed.get(key) ?? new Set()).add(req.params.uri));
     return {};
   });

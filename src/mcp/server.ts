@@ -14,7 +14,7 @@ Phone numbers are E.164 (+15551234567); times are ISO 8601 with a zone.`;
 export function createMcpServer(app: App): { server: McpServer; close(): Promise<void> } {
   const server = new McpServer(
     { name: 'switchboard', title: 'Switchboard', version: VERSION },
-    { capabilities: { resources: { subscribe: true, listChanged: true }, tools: { listChanged: false } }, instructions: INSTRUCTIONS },
+    { capabilities: { resources: { subscribe: true, listChanged: true }, tools: { listChanged: false }, logging: {} }, instructions: INSTRUCTIONS },
   );
   registerTools(server, app, tools);
   const stopListening = registerResources(server, app);

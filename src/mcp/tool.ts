@@ -47,6 +47,8 @@ export function registerTools(server: McpServer, app: App, tools: readonly ToolD
         } catch (err) {
           if (err instanceof UserError) return errorResult(refusalText(err));
           app.log.error({ err, tool: def.name }, 'tool failed');
+          // Clients that asked for log messages (logging/setLevel) hear of it too.
+          void server.server.sendLoggingMessage({ level: 'error', logger: 'switchboard', data: { tool: def.name, error: (err as Error).message } }).catch(() => undefined);
           return errorResult(`${def.name} failed unexpectedly (${(err as Error).message}); the server is still running, so try again or check its log.`);
         }
       }) as never,
