@@ -1,3 +1,4 @@
+import { benchEngine } from './engine.js';
 import { benchLateness, benchThroughput } from './pipeline.js';
 import { benchStdio } from './stdio.js';
 import { printTable, type Row } from './util.js';
@@ -7,6 +8,7 @@ import { benchWebhooks } from './webhooks.js';
 const rows: Row[] = [];
 for (const [name, bench] of [
   ['stdio', benchStdio],
+  ['engine', benchEngine],
   ['pipeline', () => benchThroughput()],
   ['webhooks', () => benchWebhooks()],
   ['scheduler', benchLateness],

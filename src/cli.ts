@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-import { ConfigError, loadConfig, type Config } from './config.js';
-import { createLogger } from './log.js';
+import type { Config } from './config.js';
 import { VERSION } from './version.js';
 
 const USAGE = `switchboard ${VERSION} — give an AI agent a phone
@@ -18,6 +17,7 @@ Usage:
 
 const asksForHelp = (arg: string | undefined) => arg === 'help' || arg === '--help' || arg === '-h';
 
+// Every command loads what it needs when it runs: a face attaching to a running engine needs almost nothing.
 async function main(argv: string[]): Promise<number> {
   const command = argv[0] ?? 'help';
   // `switchboard serve --help` must print help, not start a server that waits on stdin.
@@ -29,35 +29,33 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${VERSION}\n`);
     return 0;
   }
-  if (command === 'doctor') {
-    const { runDoctor } = await import('./doctor/doctor.js');
-    return runDoctor(process.env, process.stdout);
+  if (command === 'doctor') return (await import('./doctor/doctor.js')).runDoctor(process.env, process.stdout);
+  if (command === 'serve' && (await import('./faces/face-settings.js')).faceSettings(process.env).engine !== 'embedded') {
+    return (await import('./faces/stdio-relay.js')).runStdioFace(process.env);
   }
-  const config = readConfig();
+  const config = await readConfig();
   if (!config) return 2;
+  const { createLogger } = await import('./log.js');
   const log = () => createLogger(config.SWITCHBOARD_LOG_LEVEL);
   switch (command) {
-    case 'serve': {
-      if (config.SWITCHBOARD_ENGINE === 'embedded') return (await import('./faces/embedded.js')).runEmbedded(config, log());
-      return (await import('./faces/stdio-relay.js')).runStdioFace(config, log());
-    }
+    case 'serve':
+      return (await import('./faces/embedded.js')).runEmbedded(config, log());
     case 'engine':
       return (await import('./engine/engine.js')).runEngine(config, log(), { exitWhenIdle: argv.includes('--exit-when-idle') });
     case 'status':
       return (await import('./faces/control.js')).printStatus(config, process.stdout);
     case 'stop':
       return (await import('./faces/control.js')).stop(config, process.stdout);
-    case 'demo': {
-      const { runDemo } = await import('./demo/demo.js');
-      return runDemo(config, process.stdout);
-    }
+    case 'demo':
+      return (await import('./demo/demo.js')).runDemo(config, process.stdout);
     default:
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
       return 2;
   }
 }
 
-function readConfig(): Config | null {
+async function readConfig(): Promise<Config | null> {
+  const { ConfigError, loadConfig } = await import('./config.js');
   try {
     return loadConfig();
   } catch (err) {

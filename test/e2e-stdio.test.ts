@@ -36,6 +36,7 @@ describe('the built server over stdio', () => {
   it('writes nothing but JSON-RPC frames to stdout, and exits cleanly when stdin closes', async () => {
     const env = testEnv({ SWITCHBOARD_LOG_LEVEL: 'debug' });
     const child = spawn(process.execPath, [CLI, 'serve'], { env: serveEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
+    stopEngineAtEnd(env.SWITCHBOARD_DATA_DIR);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -48,7 +49,6 @@ describe('the built server over stdio', () => {
     send({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'get_mission', arguments: { mission_id: 'missing' } } });
     const frames = () => stdout.split('\n').slice(0, -1).map((line) => JSON.parse(line));
     await until(() => frames().filter((f) => f.id !== undefined).length === 4, 'answers to all four requests');
-    stopEngineAtEnd(env.SWITCHBOARD_DATA_DIR);
     const exited = new Promise((resolve) => child.on('exit', resolve));
     child.stdin.end();
     expect(await exited).toBe(0);
@@ -62,10 +62,10 @@ describe('the built server over stdio', () => {
   it('shuts down cleanly on SIGTERM', async () => {
     const env = testEnv({ SWITCHBOARD_LOG_LEVEL: 'info' });
     const child = spawn(process.execPath, [CLI, 'serve'], { env: serveEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
+    stopEngineAtEnd(env.SWITCHBOARD_DATA_DIR);
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     await new Promise<void>((resolve) => child.stderr.on('data', () => stderr.includes('switchboard ready') && resolve()));
-    stopEngineAtEnd(env.SWITCHBOARD_DATA_DIR);
     child.kill('SIGTERM');
     const code = await new Promise((resolve) => child.on('exit', resolve));
     expect(code).toBe(0);

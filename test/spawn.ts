@@ -23,11 +23,14 @@ export function enginePid(dataDir: string): number | undefined {
   }
 }
 
-/** Ends, when the test does, the engine running for a data dir (one a face started in the background). */
+/**
+ * Ends, when the test does, the engine running for a data dir (one a face started in the background). Registered
+ * after the data dir's own clean-up, it runs before it (hooks run last-registered first).
+ */
 export function stopEngineAtEnd(dataDir: string): void {
-  const pid = enginePid(dataDir);
-  if (pid === undefined || pid === process.pid) return;
   onTestFinished(async () => {
+    const pid = enginePid(dataDir);
+    if (pid === undefined || pid === process.pid) return;
     try {
       process.kill(pid!, 'SIGTERM');
     } catch {
@@ -51,8 +54,8 @@ export async function spawnServer(env: Record<string, string>) {
   let stderr = '';
   transport.stderr?.on('data', (d) => (stderr += d));
   const client = new Client({ name: 'e2e', version: '0' });
-  await client.connect(transport);
   if (env.SWITCHBOARD_DATA_DIR) stopEngineAtEnd(env.SWITCHBOARD_DATA_DIR);
+  await client.connect(transport);
   return {
     client,
     transport,

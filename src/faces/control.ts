@@ -3,7 +3,7 @@ import { engineStatus, reachEngine, stopEngine } from './engine-client.js';
 
 /** `switchboard status`: exit 0 with the engine's state, or 1 when none runs for the data dir. */
 export async function printStatus(config: Config, out: NodeJS.WritableStream): Promise<number> {
-  const engine = await reachEngine(config);
+  const engine = await reachEngine({ dataDir: config.SWITCHBOARD_DATA_DIR, token: config.SWITCHBOARD_HTTP_TOKEN });
   if (!engine) {
     out.write(`No engine runs for ${config.SWITCHBOARD_DATA_DIR}. \`switchboard serve\` starts one when a client connects; \`switchboard engine\` runs one in the foreground.\n`);
     return 1;
@@ -26,7 +26,7 @@ export async function printStatus(config: Config, out: NodeJS.WritableStream): P
 
 /** `switchboard stop`: stops the engine and waits for it to be gone; nothing running is not an error. */
 export async function stop(config: Config, out: NodeJS.WritableStream): Promise<number> {
-  const engine = await reachEngine(config);
+  const engine = await reachEngine({ dataDir: config.SWITCHBOARD_DATA_DIR, token: config.SWITCHBOARD_HTTP_TOKEN });
   if (!engine) {
     out.write(`No engine runs for ${config.SWITCHBOARD_DATA_DIR}; nothing to stop.\n`);
     return 0;
