@@ -92,7 +92,7 @@ export async function createApp(config: Config, log: Logger, opts: { listen?: bo
     // A second server beside a running one must not take the first one's live calls for leftovers of a crash.
     if (!opts.listen || sidecar) {
       pruneWebhookInbox(store);
-      const interrupted = { calls: calls.recoverAfterRestart(), messages: messages.recoverAfterRestart() };
+      const interrupted = { calls: await calls.recoverAfterRestart(), messages: messages.recoverAfterRestart() };
       if (interrupted.calls + interrupted.messages > 0) log.warn(interrupted, 'work that was in flight when switchboard stopped was marked failed');
     }
     store.startCheckpoints(log);

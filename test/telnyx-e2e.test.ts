@@ -52,9 +52,10 @@ async function switchboardOnTelnyx(extraEnv: Record<string, string> = {}, networ
   return slot.line;
 }
 
-/** Stops Switchboard and starts it again on the same store and port, while Telnyx carries on. */
-async function restart(line: Line): Promise<void> {
+/** Stops Switchboard and starts it again on the same store and port, while Telnyx carries on (`meanwhile`). */
+async function restart(line: Line, meanwhile: () => unknown = () => {}): Promise<void> {
   await line.h.close();
+  await meanwhile();
   line.h = await startHarness(line.env, { listen: true });
 }
 
@@ -548,7 +549,7 @@ describe('telnyx e2e: texts from senders that are not phone numbers', () => {
   });
 });
 
-describe('telnyx e2e: a Switchboard restart', () => {
+describe('telnyx e2e: a Switchboard restart reconciles live calls with Telnyx before anything is dialed', () => {
   it('a call still live at Telnyx when Switchboard restarts stays live, and its hangup lands after the restart', async () => {
     const line = await switchboardOnTelnyx();
     const to = '+12125550114';
@@ -558,7 +559,59 @@ describe('telnyx e2e: a Switchboard restart', () => {
 
     await restart(line);
     expect(await line.h.call('get_call', { call_id })).toMatchObject({ status: 'ringing', error: null });
+    expect(line.telnyx.requestCount('GET', `/v2/calls/${call.id}`)).toBe(1);
     expect(await line.telnyx.emitCallEvent(call, 'call.hangup', { hangup_cause: 'user_busy', sip_hangup_cause: '486' })).toBe(200);
     expect(await outcome(line.h, call_id)).toMatchObject({ status: 'busy', attempts: [{ attempt: 1, status: 'busy' }] });
+  });
+
+  it('a call that talked and hung up while Switchboard was down ends completed after the restart', async () => {
+    const line = await switchboardOnTelnyx();
+    const to = '+12125550116';
+    line.telnyx.scriptCall(to, 'manual');
+    const { call_id } = await line.h.call('initiate_call', notify(to, { amd: 'detect' }));
+    const call = await ringing(line, call_id, to);
+    await line.telnyx.emitCallEvent(call, 'call.answered'); // Switchboard waits for the machine detection
+    await until(async () => (await status(line.h, call_id)) === 'in_progress', 'the call to be answered');
+
+    await restart(line, () => line.telnyx.endUnheard(call));
+
+    expect(await line.h.call('get_call', { call_id })).toMatchObject({
+      status: 'completed',
+      error: null,
+      ended_at: new Date(call.endedAt!).toISOString(),
+      attempts: [{ status: 'completed', error_code: null }],
+    });
+  });
+
+  it('a call that ended unanswered while Switchboard was down ends failed, and its retry policy dials again', async () => {
+    const line = await switchboardOnTelnyx();
+    const to = '+12125550117';
+    line.telnyx.scriptCall(to, 'manual');
+    const { call_id } = await line.h.call('initiate_call', notify(to, { retry: { max_attempts: 2, interval_seconds: 0 } }));
+    const call = await ringing(line, call_id, to);
+
+    await restart(line, () => {
+      line.telnyx.endUnheard(call);
+      line.telnyx.scriptCall(to, 'answer'); // free by the next attempt
+    });
+
+    const ended = await outcome(line.h, call_id);
+    expect(ended).toMatchObject({ status: 'completed', attempts: [{ attempt: 1, status: 'failed' }, { attempt: 2, status: 'completed' }] });
+    expect(ended.attempts[0].error_message).toMatch(/ended unanswered/);
+    expect(dials(line.telnyx)).toHaveLength(2);
+  });
+
+  it('a call Telnyx no longer knows ends failed (interrupted) and is not dialed again', async () => {
+    const line = await switchboardOnTelnyx();
+    const to = '+12125550118';
+    line.telnyx.scriptCall(to, 'manual');
+    const { call_id } = await line.h.call('initiate_call', notify(to, { retry: { max_attempts: 3, interval_seconds: 0 } }));
+    const call = await ringing(line, call_id, to);
+
+    await restart(line, () => line.telnyx.forget(call));
+
+    expect(await line.h.call('get_call', { call_id })).toMatchObject({ status: 'failed', error: { code: 'interrupted' }, attempts: [{ status: 'failed' }] });
+    await quiet(line);
+    expect(dials(line.telnyx)).toHaveLength(1);
   });
 });

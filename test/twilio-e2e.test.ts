@@ -75,9 +75,10 @@ async function switchboardOnTwilio(callees: Record<string, Callee> = {}, extraEn
   return entry.phone;
 }
 
-/** Stops Switchboard and starts it again on the same store and port, while Twilio carries on. */
-async function restart(p: Phone): Promise<void> {
+/** Stops Switchboard and starts it again on the same store and port, while Twilio carries on (`meanwhile`). */
+async function restart(p: Phone, meanwhile: () => Promise<void> = async () => {}): Promise<void> {
   await p.h.close();
+  await meanwhile();
   p.h = await startHarness(p.env, { listen: true });
 }
 
@@ -113,7 +114,7 @@ async function messageSettles(p: Phone, messageId: string) {
   }, `message ${messageId} to settle`);
 }
 
-const creates = (p: Phone) => p.twilio.restLog.filter((r) => r.op !== 'calls.update');
+const creates = (p: Phone) => p.twilio.restLog.filter((r) => r.op.endsWith('.create'));
 
 describe('outbound calls on Twilio, through MCP', () => {
   it('a notify call speaks the message, hangs up, and ends completed', async () => {
@@ -465,17 +466,79 @@ describe('SMS on Twilio, through MCP', () => {
   });
 });
 
-describe('a Switchboard restart on Twilio', () => {
-  it('a call still live at Twilio when Switchboard restarts stays live, and its end lands after the restart', async () => {
-    const p = await switchboardOnTwilio({}, { SWITCHBOARD_INBOUND_POLICY: 'open', SWITCHBOARD_INBOUND_GREETING: GREETING });
-    const { call: atTwilio } = await p.twilio.inboundCall(ALICE, OUR_NUMBER);
-    const [live] = (await p.h.call('list_calls', {})).calls;
-    expect(live).toMatchObject({ status: 'in_progress' });
+describe('a Switchboard restart on Twilio: live calls are reconciled with Twilio before anything is dialed', () => {
+  /** A placed call that rings at Twilio until the test moves it on. */
+  async function ringingCall(p: Phone, args: Record<string, unknown> = notify(ALICE)) {
+    const { call_id } = await p.h.call('initiate_call', args);
+    await until(async () => (await p.h.call('get_call', { call_id })).status === 'ringing', 'the call to ring');
+    return { call_id, sid: dialled(p, args.to as string).at(-1)!.sid };
+  }
+
+  it('a call still ringing at Twilio stays live across the restart, and the callbacks after it land', async () => {
+    const p = await switchboardOnTwilio({ [ALICE]: { outcome: 'manual' } });
+    const { call_id, sid } = await ringingCall(p);
 
     await restart(p);
-    expect(await p.h.call('get_call', { call_id: live.call_id })).toMatchObject({ status: 'in_progress', error: null });
-    const completed = { AccountSid: ACCOUNT_SID, CallSid: atTwilio.sid, CallStatus: 'completed', Direction: 'inbound', From: ALICE, To: OUR_NUMBER, CallDuration: '4' };
-    expect((await p.twilio.post(`${p.publicUrl}/webhooks/twilio/status`, completed)).status).toBe(200);
-    expect(await p.h.call('get_call', { call_id: live.call_id })).toMatchObject({ status: 'completed', attempts: [{ status: 'completed' }] });
+    expect(await p.h.call('get_call', { call_id })).toMatchObject({ status: 'ringing', error: null, attempts: [{ status: 'ringing' }] });
+    expect(p.twilio.restLog).toContainEqual({ op: 'calls.fetch', status: 200 });
+
+    await p.twilio.setStatus(sid, 'in-progress');
+    await p.twilio.setStatus(sid, 'completed');
+    expect(await p.h.call('get_call', { call_id })).toMatchObject({ status: 'completed', error: null, attempts: [{ status: 'completed' }] });
+  });
+
+  it('a call Twilio answered and finished while Switchboard was down ends completed, with when it was answered', async () => {
+    const p = await switchboardOnTwilio({ [ALICE]: { outcome: 'manual' } });
+    const { call_id, sid } = await ringingCall(p);
+
+    await restart(p, async () => {
+      await p.twilio.setStatus(sid, 'in-progress', { lost: true });
+      await p.twilio.setStatus(sid, 'completed', { lost: true });
+    });
+
+    const call = await p.h.call('get_call', { call_id });
+    expect(call).toMatchObject({ status: 'completed', error: null, attempts: [{ status: 'completed', error_code: null }] });
+    expect(Date.parse(call.answered_at)).toBeLessThan(Date.parse(call.ended_at));
+  });
+
+  it('a busy signal Twilio reported while Switchboard was down ends that attempt busy, and the retry policy dials again', async () => {
+    let dials = 0;
+    const callees: Record<string, Callee> = {
+      get [ALICE](): Callee {
+        return ++dials === 1 ? { outcome: 'manual' } : { outcome: 'answer' };
+      },
+    };
+    const p = await switchboardOnTwilio(callees);
+    const { call_id, sid } = await ringingCall(p, notify(ALICE, { retry: { max_attempts: 2, interval_seconds: 0 } }));
+
+    await restart(p, () => p.twilio.setStatus(sid, 'busy', { lost: true }));
+
+    const waited = await p.h.call('wait_for_calls', { call_ids: [call_id], timeout_seconds: 10 });
+    expect(waited).toMatchObject({ done: true });
+    await twilioIsDone(p);
+    expect(await p.h.call('get_call', { call_id })).toMatchObject({ status: 'completed', attempts: [{ attempt: 1, status: 'busy' }, { attempt: 2, status: 'completed' }] });
+    expect(dialled(p, ALICE)).toHaveLength(2);
+  });
+
+  it('a call Twilio no longer knows ends failed (interrupted) and is not dialed again', async () => {
+    const p = await switchboardOnTwilio({ [ALICE]: { outcome: 'manual' } });
+    const { call_id, sid } = await ringingCall(p, notify(ALICE, { retry: { max_attempts: 3, interval_seconds: 0 } }));
+
+    await restart(p, async () => p.twilio.forget(sid));
+
+    expect(await p.h.call('get_call', { call_id })).toMatchObject({ status: 'failed', error: { code: 'interrupted' }, attempts: [{ status: 'failed' }] });
+    expect(creates(p)).toHaveLength(1);
+  });
+
+  it('a Twilio that cannot be reached leaves the call live, and dispatch still resumes', async () => {
+    const p = await switchboardOnTwilio({ [ALICE]: { outcome: 'manual' } });
+    const { call_id } = await ringingCall(p);
+
+    await restart(p, async () => {
+      for (let i = 0; i < 3; i++) p.twilio.failNext('calls.fetch', { status: 503, code: 20503, message: 'Service Unavailable' });
+    });
+
+    expect(await p.h.call('get_call', { call_id })).toMatchObject({ status: 'ringing', error: null });
+    expect(await callAndWait(p, notify(BOB))).toMatchObject({ status: 'completed' });
   });
 });

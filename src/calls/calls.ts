@@ -65,5 +65,5 @@ export class Calls {
   agentPlan = (ref: CallRef): { callId: string; plan: AgentPlan } | undefined => agentPlan(this.c, ref);
   liveInfo = (ref: CallRef): LiveCallInfo | undefined => liveInfo(this.c, ref);
   recordReport = (callId: string, report: AgentReport): void => recordReport(this.c, callId, report);
-  recoverAfterRestart = (): number => recoverCallsAfterRestart(this.c);
+  recoverAfterRestart = (): Promise<number> => recoverCallsAfterRestart(this.c);
 }

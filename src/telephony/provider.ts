@@ -9,8 +9,6 @@ import type { Logger } from '../log.js';
  */
 export interface TelephonyProvider {
   readonly name: ProviderName;
-  /** Whether a call still live at the carrier keeps reporting to us after a restart (true for real carriers). */
-  readonly callsSurviveRestart: boolean;
   /** Caller id used when neither the request nor SWITCHBOARD_FROM_NUMBER gives one (only a carrier that owns no numbers has one). */
   readonly defaultFromNumber?: string;
   /** Modes this carrier can run today; `initiate_call` refuses the others with a clear sentence. */

@@ -22,7 +22,6 @@ import type { SimDirectory, SimPerson } from './directory.js';
  */
 export class SimCarrier implements TelephonyProvider {
   readonly name = 'sim';
-  readonly callsSurviveRestart = false;
   readonly defaultFromNumber = '+15550100000';
   readonly supportedModes = CALL_MODES;
   readonly webhooks = [];

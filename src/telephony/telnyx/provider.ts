@@ -64,7 +64,6 @@ export function createTelnyxProvider(ctx: ProviderContext, opts: TelnyxProviderO
 
   return {
     name: 'telnyx',
-    callsSurviveRestart: true,
     supportedModes: SUPPORTED_MODES,
     webhooks: [telnyxWebhookRoute({ log, verifyKey, onEvent })],
 

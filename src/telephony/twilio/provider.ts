@@ -33,7 +33,6 @@ export function createTwilioProvider(ctx: ProviderContext, opts: TwilioProviderO
 
   return {
     name: 'twilio',
-    callsSurviveRestart: true,
     supportedModes,
     webhooks: createTwilioWebhooks(ctx, publicUrl),
 
