@@ -72,7 +72,9 @@ export async function createApp(config: Config, log: Logger, opts: { listen?: bo
       fromNumber,
       ringTimeoutSeconds: config.SWITCHBOARD_RING_TIMEOUT_SECONDS,
       maxCallSeconds: config.SWITCHBOARD_MAX_CALL_SECONDS,
+      deadlineGraceSeconds: config.SWITCHBOARD_CALL_DEADLINE_GRACE_SECONDS,
     });
+    opened.push(() => calls.stop());
     const messages = new Messages(store, { provider, scheduler, doNotContact, linkedWork, log }, { fromNumber });
     carrier.attach({ providerName: provider.name, calls, messages });
     linkedWork.track(calls.linkedItems);
@@ -96,6 +98,7 @@ export async function createApp(config: Config, log: Logger, opts: { listen?: bo
       if (interrupted.calls + interrupted.messages > 0) log.warn(interrupted, 'work that was in flight when switchboard stopped was marked failed');
     }
     store.startCheckpoints(log);
+    calls.watchDeadlines();
     scheduler.start({ call: calls, sms: messages });
 
     let stopped: Promise<void> | undefined;

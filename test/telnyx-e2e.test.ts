@@ -615,3 +615,42 @@ describe('telnyx e2e: a Switchboard restart reconciles live calls with Telnyx be
     expect(dials(line.telnyx)).toHaveLength(1);
   });
 });
+
+describe('telnyx e2e: no call outlives its deadline', () => {
+  // Deadline: ring timeout 5 s + SWITCHBOARD_MAX_CALL_SECONDS 1 s + no grace = 6 s after the dial.
+  const SHORT = { SWITCHBOARD_RING_TIMEOUT_SECONDS: '5', SWITCHBOARD_MAX_CALL_SECONDS: '1', SWITCHBOARD_CALL_DEADLINE_GRACE_SECONDS: '0' };
+
+  it('calls Telnyx never ends are hung up and ended by Switchboard: answered completed, unanswered failed, neither retried', async () => {
+    const line = await switchboardOnTelnyx(SHORT);
+    const { h, telnyx } = line;
+    const [talking, ringingOut] = ['+12125550151', '+12125550152'];
+    telnyx.scriptCall(talking, 'manual');
+    telnyx.scriptCall(ringingOut, 'manual');
+    const retry = { max_attempts: 3, interval_seconds: 0 };
+    const a = (await h.call('initiate_call', notify(talking, { amd: 'detect', retry }))).call_id;
+    const b = (await h.call('initiate_call', notify(ringingOut, { retry }))).call_id;
+    const answered = await ringing(line, a, talking);
+    const unanswered = await ringing(line, b, ringingOut);
+    await telnyx.emitCallEvent(answered, 'call.answered'); // and then nothing: no detection result, no hangup
+    await until(async () => (await status(h, a)) === 'in_progress', 'the call to be answered');
+
+    const waited = await h.call('wait_for_calls', { call_ids: [a, b], timeout_seconds: 15 });
+    expect(waited).toMatchObject({ done: true });
+    const deadline = { code: 'max_duration_exceeded', message: expect.stringMatching(/no end reported by the carrier/) };
+    const talked = await h.call('get_call', { call_id: a });
+    const rang = await h.call('get_call', { call_id: b });
+    expect(talked).toMatchObject({ status: 'completed', error: deadline, attempts: [{ status: 'completed', hangup_cause: 'max_duration_exceeded' }] });
+    expect(rang).toMatchObject({ status: 'failed', error: deadline, attempts: [{ status: 'failed', hangup_cause: 'max_duration_exceeded' }] });
+    expect(Date.parse(talked.ended_at) - Date.parse(talked.attempts[0].started_at)).toBeGreaterThanOrEqual(6000);
+
+    // Telnyx is told to hang up; its call.hangup arrives after Switchboard's own end and changes nothing.
+    await until(() => !answered.alive && !unanswered.alive, 'Telnyx to be told to hang up both calls');
+    await quiet(line);
+    expect(answered.commands.map((c) => c.verb)).toEqual(['hangup']);
+    expect(unanswered.commands.map((c) => c.verb)).toEqual(['hangup']);
+    expect(answered.timeline.at(-1)).toBe('hook:call.hangup');
+    expect(await h.call('get_call', { call_id: a })).toEqual(talked);
+    expect(await h.call('get_call', { call_id: b })).toEqual(rang);
+    expect(dials(telnyx)).toHaveLength(2);
+  });
+});

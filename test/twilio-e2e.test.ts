@@ -530,7 +530,7 @@ describe('a Switchboard restart on Twilio: live calls are reconciled with Twilio
     expect(creates(p)).toHaveLength(1);
   });
 
-  it('a Twilio that cannot be reached leaves the call live, and dispatch still resumes', async () => {
+  it('a Twilio that cannot be reached leaves the call live (its deadline will end it), and dispatch still resumes', async () => {
     const p = await switchboardOnTwilio({ [ALICE]: { outcome: 'manual' } });
     const { call_id } = await ringingCall(p);
 
@@ -540,5 +540,53 @@ describe('a Switchboard restart on Twilio: live calls are reconciled with Twilio
 
     expect(await p.h.call('get_call', { call_id })).toMatchObject({ status: 'ringing', error: null });
     expect(await callAndWait(p, notify(BOB))).toMatchObject({ status: 'completed' });
+  });
+});
+
+describe('the deadline on Twilio', () => {
+  it('holds across a restart: a call Twilio never ends is hung up six seconds after its dial, not after the restart', async () => {
+    // Deadline: ring timeout 5 s + SWITCHBOARD_MAX_CALL_SECONDS 1 s + no grace.
+    const p = await switchboardOnTwilio(
+      { [ALICE]: { outcome: 'manual' } },
+      { SWITCHBOARD_RING_TIMEOUT_SECONDS: '5', SWITCHBOARD_MAX_CALL_SECONDS: '1', SWITCHBOARD_CALL_DEADLINE_GRACE_SECONDS: '0' },
+    );
+    const { call_id } = await p.h.call('initiate_call', notify(ALICE));
+    await until(async () => (await p.h.call('get_call', { call_id })).status === 'ringing', 'the call to ring');
+    const [atTwilio] = dialled(p, ALICE);
+    await p.twilio.setStatus(atTwilio.sid, 'in-progress');
+
+    await restart(p, () => new Promise((resolve) => setTimeout(resolve, 3000))); // down for half of it
+    expect((await p.h.call('get_call', { call_id })).status).toBe('in_progress');
+
+    expect(await p.h.call('wait_for_calls', { call_ids: [call_id], timeout_seconds: 15 })).toMatchObject({ done: true });
+    const ended = await p.h.call('get_call', { call_id });
+    expect(ended).toMatchObject({ status: 'completed', error: { code: 'max_duration_exceeded' }, attempts: [{ status: 'completed', hangup_cause: 'max_duration_exceeded' }] });
+    const lasted = Date.parse(ended.ended_at) - Date.parse(ended.attempts[0].started_at);
+    expect(lasted).toBeGreaterThanOrEqual(6000);
+    expect(lasted).toBeLessThan(8000);
+    // Twilio is told to hang up; its "completed" callback comes after Switchboard's own end and changes nothing.
+    await until(() => atTwilio.status === 'completed', 'Twilio to be told to hang up');
+    await twilioIsDone(p);
+    expect(p.twilio.restLog.filter((r) => r.op === 'calls.update')).toEqual([{ op: 'calls.update', status: 200 }]);
+    expect(await p.h.call('get_call', { call_id })).toEqual(ended);
+  });
+
+  it('a number put on do-not-contact mid-call whose hangup Twilio never reports: the call ends within seconds anyway', async () => {
+    const p = await switchboardOnTwilio({ [ALICE]: { outcome: 'manual' } });
+    const { call_id } = await p.h.call('initiate_call', notify(ALICE));
+    await until(async () => (await p.h.call('get_call', { call_id })).status === 'ringing', 'the call to ring');
+    const [atTwilio] = dialled(p, ALICE);
+    await p.twilio.setStatus(atTwilio.sid, 'in-progress');
+    p.twilio.loseCallbacks(atTwilio.sid);
+
+    await p.h.call('add_do_not_contact', { number: ALICE });
+
+    expect(await p.h.call('wait_for_calls', { call_ids: [call_id], timeout_seconds: 10 })).toMatchObject({ done: true });
+    expect(await p.h.call('get_call', { call_id })).toMatchObject({
+      status: 'completed',
+      error: { code: 'do_not_contact' },
+      attempts: [{ status: 'completed', hangup_cause: 'hangup_unconfirmed' }],
+    });
+    expect(atTwilio).toMatchObject({ hungUp: true, status: 'completed' });
   });
 });

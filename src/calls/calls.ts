@@ -10,6 +10,7 @@ import type { AgentPlan } from '../voice/engine.js';
 import { agentPlan, applyCallEvent, liveInfo, recordInbound, recordReport } from './carrier-events.js';
 import type { CallsContext, CallsOptions } from './context.js';
 import { confirmDial, dispatchCall, liveCount, markWaiting } from './dispatch.js';
+import { CallDeadlines } from './deadlines.js';
 import { endForMission, endForNumber, endOnPurpose } from './ending.js';
 import { CallLedger } from './ledger.js';
 import { CallRecords, type Call, type CallSummary, type TranscriptTurn } from './records.js';
@@ -25,6 +26,7 @@ export type { CallsOptions, InitiateCallInput };
 export class Calls {
   readonly records: CallRecords;
   private readonly c: CallsContext;
+  private readonly deadlines = new CallDeadlines();
 
   constructor(
     store: Store,
@@ -33,7 +35,7 @@ export class Calls {
   ) {
     this.records = new CallRecords(store, deps.insights);
     const ledger = new CallLedger(store, this.records, deps.insights, deps.linkedWork, deps.provider.name);
-    this.c = { store, records: this.records, ledger, ...deps, opts };
+    this.c = { store, records: this.records, ledger, ...deps, opts, deadlines: this.deadlines };
   }
 
   get = (callId: string): Call => this.records.get(callId);
@@ -66,4 +68,8 @@ export class Calls {
   liveInfo = (ref: CallRef): LiveCallInfo | undefined => liveInfo(this.c, ref);
   recordReport = (callId: string, report: AgentReport): void => recordReport(this.c, callId, report);
   recoverAfterRestart = (): Promise<number> => recoverCallsAfterRestart(this.c);
+  /** Ends every live call at its deadline from now on; start after recovery. */
+  watchDeadlines = (): void => this.deadlines.start(this.c);
+  /** Stops enforcing deadlines: the app is shutting down. */
+  stop = (): void => this.deadlines.stop();
 }

@@ -14,10 +14,10 @@ const PARALLEL = 10;
 
 /**
  * After a restart, before dispatch resumes: each attempt left live is brought up to date from its carrier. What the
- * carrier says applies like its callbacks; a call still up stays live (its callbacks resume).
+ * carrier says applies like its callbacks; a call still up stays live (its callbacks resume and its deadline holds).
  * One the carrier does not know (the sim after a restart, or one long over) or whose carrier id we never learned ends
- * `failed` without a retry, so no number is dialed twice. A carrier that cannot be reached leaves the call live.
- * Returns how many attempts ended interrupted.
+ * `failed` without a retry, so no number is dialed twice. A carrier that cannot be reached leaves the call live until
+ * its deadline. Returns how many attempts ended interrupted.
  */
 export async function recoverCallsAfterRestart(c: CallsContext): Promise<number> {
   const stale = c.store.sql(`SELECT * FROM call_attempts WHERE status IN (${LIVE_SQL})`).all() as AttemptRow[];
@@ -34,7 +34,7 @@ async function recoverAttempt(c: CallsContext, a: AttemptRow): Promise<'reconcil
   try {
     if (providerCallId && (await reconcileAttempt(c, { ...a, provider_call_id: providerCallId })) === 'applied') return 'reconciled';
   } catch (err) {
-    c.log.warn({ err, callId: a.call_id, attempt: a.attempt }, 'cannot ask the carrier about a call left live; it stays live');
+    c.log.warn({ err, callId: a.call_id, attempt: a.attempt }, 'cannot ask the carrier about a call left live; it stays live until its deadline');
     return 'unreachable';
   }
   c.store.tx(() => endAttempt(c, { callId: a.call_id, attempt: a.attempt }, 'failed', INTERRUPTED, false));
