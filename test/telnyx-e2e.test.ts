@@ -654,3 +654,57 @@ describe('telnyx e2e: no call outlives its deadline', () => {
     expect(dials(telnyx)).toHaveLength(2);
   });
 });
+
+describe('telnyx e2e: end_call on a call whose end Telnyx does not report', () => {
+  it('a hangup Telnyx accepts but never reports: end_call ends the call itself within seconds, with the reason', async () => {
+    const line = await switchboardOnTelnyx();
+    const { h, telnyx } = line;
+    const to = '+12125550161';
+    telnyx.scriptCall(to, 'manual');
+    const { call_id } = await h.call('initiate_call', notify(to, { amd: 'detect' }));
+    const call = await ringing(line, call_id, to);
+    await telnyx.emitCallEvent(call, 'call.answered');
+    await until(async () => (await status(h, call_id)) === 'in_progress', 'the call to be answered');
+    telnyx.loseWebhooks(call);
+
+    const ended = await h.call('end_call', { call_id });
+
+    expect(ended).toMatchObject({ status: 'completed', error: { code: 'ended_by_client' }, attempts: [{ status: 'completed', hangup_cause: 'hangup_unconfirmed' }] });
+    expect(call.commands.map((c) => c.verb)).toEqual(['hangup']);
+    expect(call.timeline.at(-1)).toBe('lost:call.hangup');
+  });
+
+  it('a call Telnyx no longer knows: end_call ends it at once, with the reason', async () => {
+    const line = await switchboardOnTelnyx();
+    const { h, telnyx } = line;
+    const to = '+12125550162';
+    telnyx.scriptCall(to, 'manual');
+    const { call_id } = await h.call('initiate_call', notify(to, { retry: { max_attempts: 3, interval_seconds: 0 } }));
+    const call = await ringing(line, call_id, to);
+    telnyx.forget(call);
+
+    const ended = await h.call('end_call', { call_id });
+
+    expect(ended).toMatchObject({ status: 'canceled', error: { code: 'ended_by_client' }, attempts: [{ status: 'canceled', hangup_cause: 'unknown_to_carrier' }] });
+    expect(telnyx.requests.map((r) => `${r.method} ${r.status}`).slice(1)).toEqual(['POST 404', 'GET 404']);
+    await quiet(line);
+    expect(dials(telnyx)).toHaveLength(1);
+  });
+
+  it('a call that already ended at Telnyx unheard: end_call learns how from Telnyx, at once', async () => {
+    const line = await switchboardOnTelnyx();
+    const { h, telnyx } = line;
+    const to = '+12125550163';
+    telnyx.scriptCall(to, 'manual');
+    const { call_id } = await h.call('initiate_call', notify(to, { amd: 'detect' }));
+    const call = await ringing(line, call_id, to);
+    await telnyx.emitCallEvent(call, 'call.answered');
+    await until(async () => (await status(h, call_id)) === 'in_progress', 'the call to be answered');
+    telnyx.endUnheard(call);
+
+    const ended = await h.call('end_call', { call_id });
+
+    expect(ended).toMatchObject({ status: 'completed', ended_at: new Date(call.endedAt!).toISOString(), attempts: [{ status: 'completed', hangup_cause: null }] });
+    expect(telnyx.requests.map((r) => `${r.method} ${r.status}`).slice(1)).toEqual(['POST 422', 'GET 200']);
+  });
+});

@@ -590,3 +590,30 @@ describe('the deadline on Twilio', () => {
     expect(atTwilio).toMatchObject({ hungUp: true, status: 'completed' });
   });
 });
+
+describe('end_call on Twilio', () => {
+  it('ends a call Twilio no longer knows at once, with the reason, instead of waiting for a report that cannot come', async () => {
+    const p = await switchboardOnTwilio({ [ALICE]: { outcome: 'manual' } });
+    const { call_id } = await p.h.call('initiate_call', notify(ALICE));
+    await until(async () => (await p.h.call('get_call', { call_id })).status === 'ringing', 'the call to ring');
+    p.twilio.forget(dialled(p, ALICE)[0].sid);
+
+    const ended = await p.h.call('end_call', { call_id });
+
+    expect(ended).toMatchObject({ status: 'canceled', error: { code: 'ended_by_client' }, attempts: [{ status: 'canceled', hangup_cause: 'unknown_to_carrier' }] });
+    expect(p.twilio.restLog.slice(1)).toEqual([
+      { op: 'calls.update', status: 404 },
+      { op: 'calls.fetch', status: 404 },
+    ]);
+  });
+
+  it('hangs up a ringing call: Twilio cancels it and says so, and end_call answers with that', async () => {
+    const p = await switchboardOnTwilio({ [ALICE]: { outcome: 'manual' } });
+    const { call_id } = await p.h.call('initiate_call', notify(ALICE, { retry: { max_attempts: 3, interval_seconds: 0 } }));
+    await until(async () => (await p.h.call('get_call', { call_id })).status === 'ringing', 'the call to ring');
+
+    expect(await p.h.call('end_call', { call_id })).toMatchObject({ status: 'canceled', error: { code: 'ended_by_client' }, attempts: [{ status: 'canceled', hangup_cause: null }] });
+    await twilioIsDone(p);
+    expect(creates(p)).toHaveLength(1);
+  });
+});

@@ -11,7 +11,7 @@ import { agentPlan, applyCallEvent, liveInfo, recordInbound, recordReport } from
 import type { CallsContext, CallsOptions } from './context.js';
 import { confirmDial, dispatchCall, liveCount, markWaiting } from './dispatch.js';
 import { CallDeadlines } from './deadlines.js';
-import { endForMission, endForNumber, endOnPurpose } from './ending.js';
+import { endAndConfirm, endForMission, endForNumber } from './ending.js';
 import { CallLedger } from './ledger.js';
 import { CallRecords, type Call, type CallSummary, type TranscriptTurn } from './records.js';
 import { recoverCallsAfterRestart } from './recovery.js';
@@ -52,9 +52,12 @@ export class Calls {
   markWaiting = (callId: string): void => markWaiting(this.c, callId);
   liveCount = (): number => liveCount(this.c);
 
-  /** `end_call`: cancels a call that has not been dialed, or hangs up a live one. Ending an ended call changes nothing. */
-  end(callId: string): Call {
-    endOnPurpose(this.c, callId, 'client');
+  /**
+   * `end_call`: cancels a call that has not been dialed, or hangs up a live one and answers once it has ended (here,
+   * when the carrier does not report it within seconds). Ending an ended call changes nothing.
+   */
+  async end(callId: string): Promise<Call> {
+    await endAndConfirm(this.c, callId);
     return this.get(callId);
   }
   endForMission = (missionId: string): void => endForMission(this.c, missionId);
