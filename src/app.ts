@@ -77,7 +77,9 @@ export async function createApp(config: Config, log: Logger, opts: { listen?: bo
       fromNumber,
       ringTimeoutSeconds: config.SWITCHBOARD_RING_TIMEOUT_SECONDS,
       maxCallSeconds: config.SWITCHBOARD_MAX_CALL_SECONDS,
+      deadlineGraceSeconds: config.SWITCHBOARD_CALL_DEADLINE_GRACE_SECONDS,
     });
+    opened.push(() => calls.stop());
     const messages = new Messages(store, { provider, scheduler, doNotContact, linkedWork, log }, { fromNumber });
     carrier.attach({ providerName: provider.name, calls, messages });
     linkedWork.track(calls.linkedItems);
@@ -98,9 +100,10 @@ export async function createApp(config: Config, log: Logger, opts: { listen?: bo
     }
     // Holding the lock, nothing else runs this data dir: whatever is still live was left by a crash.
     pruneWebhookInbox(store);
-    const interrupted = { calls: calls.recoverAfterRestart(), messages: messages.recoverAfterRestart() };
+    const interrupted = { calls: await calls.recoverAfterRestart(), messages: messages.recoverAfterRestart() };
     if (interrupted.calls + interrupted.messages > 0) log.warn(interrupted, 'work that was in flight when switchboard stopped was marked failed');
     store.startCheckpoints(log);
+    calls.watchDeadlines();
     scheduler.start({ call: calls, sms: messages });
 
     let stopped: Promise<void> | undefined;

@@ -41,7 +41,8 @@ const ConfigSchema = z
     SWITCHBOARD_MAX_CONCURRENT_CALLS: int(1, 10_000).default(10),
     SWITCHBOARD_MIN_CALL_SPACING_MS: int(0, 3_600_000).default(1000),
     SWITCHBOARD_RING_TIMEOUT_SECONDS: int(5, 120).default(30),
-    SWITCHBOARD_MAX_CALL_SECONDS: int(10, 14_400).default(900),
+    SWITCHBOARD_MAX_CALL_SECONDS: int(1, 14_400).default(900),
+    SWITCHBOARD_CALL_DEADLINE_GRACE_SECONDS: int(0, 3600).default(60),
     SWITCHBOARD_INBOUND_POLICY: z.enum(['disabled', 'allowlist', 'open']).default('disabled'),
     SWITCHBOARD_INBOUND_ALLOWLIST: z
       .string()

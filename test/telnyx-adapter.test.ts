@@ -191,12 +191,68 @@ describe('telnyx adapter: outbound notify calls', () => {
     expect(h.emulator.requests).toEqual([]);
   });
 
-  it('hangup() of a call that already ended is a no-op', async () => {
+  it('hangup() of a call that already ended does nothing and says the call is gone', async () => {
     const h = await harness();
     h.emulator.scriptCall('+12125550107', 'busy');
     const { callId, call } = await placeCall(h, '+12125550107');
     await finished(h, callId);
-    await expect(h.provider.hangup(call.id)).resolves.toBeUndefined();
+    await expect(h.provider.hangup(call.id)).resolves.toBe('gone');
+    expect(call.commands).toEqual([]);
+  });
+});
+
+describe('telnyx adapter: call status, asked over REST when webhooks may have been missed', () => {
+  it('a live call comes back with nothing to add', async () => {
+    const h = await harness();
+    h.emulator.scriptCall('+12125550141', 'manual');
+    const { callId, call } = await placeCall(h, '+12125550141');
+
+    expect(await h.provider.callState({ providerCallId: call.id, callId, attempt: 1 })).toEqual([]);
+    expect(h.emulator.requestCount('GET', `/v2/calls/${call.id}`)).toBe(1);
+  });
+
+  it('a call that talked comes back as its answer, dated from its length, then its end: completed', async () => {
+    const h = await harness();
+    const { callId, call } = await placeCall(h, '+12125550142');
+    await finished(h, callId);
+
+    const state = await h.provider.callState({ providerCallId: call.id, callId, attempt: 1 });
+    expect(state).toMatchObject([
+      { type: 'call.answered', callId, attempt: 1 },
+      { type: 'call.ended', status: 'completed', callId, attempt: 1, at: new Date(call.endedAt!).toISOString() },
+    ]);
+    const [answered, end] = (state as { at: string }[]).map((e) => Date.parse(e.at));
+    expect(end - answered).toBe(1000); // the emulator's talk time, rounded up to a second as Telnyx counts it
+  });
+
+  it('a machine our client_state marked ends as a voicemail', async () => {
+    const h = await harness();
+    h.emulator.scriptCall('+12125550143', 'machine');
+    const { callId, call } = await placeCall(h, '+12125550143', { amd: 'voicemail', voicemailMessage: 'Call us back.' });
+    await finished(h, callId);
+
+    expect(await h.provider.callState({ providerCallId: call.id, callId, attempt: 1 })).toMatchObject([{ type: 'call.answered' }, { type: 'call.ended', status: 'voicemail' }]);
+  });
+
+  it('a call that never talked ended unanswered for a reason Telnyx no longer gives: failed, saying so', async () => {
+    const h = await harness();
+    h.emulator.scriptCall('+12125550144', 'busy');
+    const { callId, call } = await placeCall(h, '+12125550144');
+    await finished(h, callId);
+
+    expect(await h.provider.callState({ providerCallId: call.id, callId, attempt: 1 })).toEqual([
+      { type: 'call.ended', status: 'failed', errorMessage: expect.stringMatching(/ended unanswered/), providerCallId: call.id, callId, attempt: 1, at: expect.any(String) },
+    ]);
+  });
+
+  it('a call Telnyx no longer knows is unknown, and hanging it up finds it gone', async () => {
+    const h = await harness();
+    h.emulator.scriptCall('+12125550145', 'manual');
+    const { call } = await placeCall(h, '+12125550145');
+    h.emulator.forget(call);
+
+    expect(await h.provider.callState({ providerCallId: call.id })).toBe('unknown');
+    expect(await h.provider.hangup(call.id)).toBe('gone');
   });
 });
 

@@ -52,9 +52,10 @@ async function switchboardOnTelnyx(extraEnv: Record<string, string> = {}, networ
   return slot.line;
 }
 
-/** Stops Switchboard and starts it again on the same store and port, while Telnyx carries on. */
-async function restart(line: Line): Promise<void> {
+/** Stops Switchboard and starts it again on the same store and port, while Telnyx carries on (`meanwhile`). */
+async function restart(line: Line, meanwhile: () => unknown = () => {}): Promise<void> {
   await line.h.close();
+  await meanwhile();
   line.h = await startHarness(line.env, { listen: true });
 }
 
@@ -548,7 +549,7 @@ describe('telnyx e2e: texts from senders that are not phone numbers', () => {
   });
 });
 
-describe('telnyx e2e: a Switchboard restart', () => {
+describe('telnyx e2e: a Switchboard restart reconciles live calls with Telnyx before anything is dialed', () => {
   it('a call still live at Telnyx when Switchboard restarts stays live, and its hangup lands after the restart', async () => {
     const line = await switchboardOnTelnyx();
     const to = '+12125550114';
@@ -558,7 +559,152 @@ describe('telnyx e2e: a Switchboard restart', () => {
 
     await restart(line);
     expect(await line.h.call('get_call', { call_id })).toMatchObject({ status: 'ringing', error: null });
+    expect(line.telnyx.requestCount('GET', `/v2/calls/${call.id}`)).toBe(1);
     expect(await line.telnyx.emitCallEvent(call, 'call.hangup', { hangup_cause: 'user_busy', sip_hangup_cause: '486' })).toBe(200);
     expect(await outcome(line.h, call_id)).toMatchObject({ status: 'busy', attempts: [{ attempt: 1, status: 'busy' }] });
+  });
+
+  it('a call that talked and hung up while Switchboard was down ends completed after the restart', async () => {
+    const line = await switchboardOnTelnyx();
+    const to = '+12125550116';
+    line.telnyx.scriptCall(to, 'manual');
+    const { call_id } = await line.h.call('initiate_call', notify(to, { amd: 'detect' }));
+    const call = await ringing(line, call_id, to);
+    await line.telnyx.emitCallEvent(call, 'call.answered'); // Switchboard waits for the machine detection
+    await until(async () => (await status(line.h, call_id)) === 'in_progress', 'the call to be answered');
+
+    await restart(line, () => line.telnyx.endUnheard(call));
+
+    expect(await line.h.call('get_call', { call_id })).toMatchObject({
+      status: 'completed',
+      error: null,
+      ended_at: new Date(call.endedAt!).toISOString(),
+      attempts: [{ status: 'completed', error_code: null }],
+    });
+  });
+
+  it('a call that ended unanswered while Switchboard was down ends failed, and its retry policy dials again', async () => {
+    const line = await switchboardOnTelnyx();
+    const to = '+12125550117';
+    line.telnyx.scriptCall(to, 'manual');
+    const { call_id } = await line.h.call('initiate_call', notify(to, { retry: { max_attempts: 2, interval_seconds: 0 } }));
+    const call = await ringing(line, call_id, to);
+
+    await restart(line, () => {
+      line.telnyx.endUnheard(call);
+      line.telnyx.scriptCall(to, 'answer'); // free by the next attempt
+    });
+
+    const ended = await outcome(line.h, call_id);
+    expect(ended).toMatchObject({ status: 'completed', attempts: [{ attempt: 1, status: 'failed' }, { attempt: 2, status: 'completed' }] });
+    expect(ended.attempts[0].error_message).toMatch(/ended unanswered/);
+    expect(dials(line.telnyx)).toHaveLength(2);
+  });
+
+  it('a call Telnyx no longer knows ends failed (interrupted) and is not dialed again', async () => {
+    const line = await switchboardOnTelnyx();
+    const to = '+12125550118';
+    line.telnyx.scriptCall(to, 'manual');
+    const { call_id } = await line.h.call('initiate_call', notify(to, { retry: { max_attempts: 3, interval_seconds: 0 } }));
+    const call = await ringing(line, call_id, to);
+
+    await restart(line, () => line.telnyx.forget(call));
+
+    expect(await line.h.call('get_call', { call_id })).toMatchObject({ status: 'failed', error: { code: 'interrupted' }, attempts: [{ status: 'failed' }] });
+    await quiet(line);
+    expect(dials(line.telnyx)).toHaveLength(1);
+  });
+});
+
+describe('telnyx e2e: no call outlives its deadline', () => {
+  // Deadline: ring timeout 5 s + SWITCHBOARD_MAX_CALL_SECONDS 1 s + no grace = 6 s after the dial.
+  const SHORT = { SWITCHBOARD_RING_TIMEOUT_SECONDS: '5', SWITCHBOARD_MAX_CALL_SECONDS: '1', SWITCHBOARD_CALL_DEADLINE_GRACE_SECONDS: '0' };
+
+  it('calls Telnyx never ends are hung up and ended by Switchboard: answered completed, unanswered failed, neither retried', async () => {
+    const line = await switchboardOnTelnyx(SHORT);
+    const { h, telnyx } = line;
+    const [talking, ringingOut] = ['+12125550151', '+12125550152'];
+    telnyx.scriptCall(talking, 'manual');
+    telnyx.scriptCall(ringingOut, 'manual');
+    const retry = { max_attempts: 3, interval_seconds: 0 };
+    const a = (await h.call('initiate_call', notify(talking, { amd: 'detect', retry }))).call_id;
+    const b = (await h.call('initiate_call', notify(ringingOut, { retry }))).call_id;
+    const answered = await ringing(line, a, talking);
+    const unanswered = await ringing(line, b, ringingOut);
+    await telnyx.emitCallEvent(answered, 'call.answered'); // and then nothing: no detection result, no hangup
+    await until(async () => (await status(h, a)) === 'in_progress', 'the call to be answered');
+
+    const waited = await h.call('wait_for_calls', { call_ids: [a, b], timeout_seconds: 15 });
+    expect(waited).toMatchObject({ done: true });
+    const deadline = { code: 'max_duration_exceeded', message: expect.stringMatching(/no end reported by the carrier/) };
+    const talked = await h.call('get_call', { call_id: a });
+    const rang = await h.call('get_call', { call_id: b });
+    expect(talked).toMatchObject({ status: 'completed', error: deadline, attempts: [{ status: 'completed', hangup_cause: 'max_duration_exceeded' }] });
+    expect(rang).toMatchObject({ status: 'failed', error: deadline, attempts: [{ status: 'failed', hangup_cause: 'max_duration_exceeded' }] });
+    expect(Date.parse(talked.ended_at) - Date.parse(talked.attempts[0].started_at)).toBeGreaterThanOrEqual(6000);
+
+    // Telnyx is told to hang up; its call.hangup arrives after Switchboard's own end and changes nothing.
+    await until(() => !answered.alive && !unanswered.alive, 'Telnyx to be told to hang up both calls');
+    await quiet(line);
+    expect(answered.commands.map((c) => c.verb)).toEqual(['hangup']);
+    expect(unanswered.commands.map((c) => c.verb)).toEqual(['hangup']);
+    expect(answered.timeline.at(-1)).toBe('hook:call.hangup');
+    expect(await h.call('get_call', { call_id: a })).toEqual(talked);
+    expect(await h.call('get_call', { call_id: b })).toEqual(rang);
+    expect(dials(telnyx)).toHaveLength(2);
+  });
+});
+
+describe('telnyx e2e: end_call on a call whose end Telnyx does not report', () => {
+  it('a hangup Telnyx accepts but never reports: end_call ends the call itself within seconds, with the reason', async () => {
+    const line = await switchboardOnTelnyx();
+    const { h, telnyx } = line;
+    const to = '+12125550161';
+    telnyx.scriptCall(to, 'manual');
+    const { call_id } = await h.call('initiate_call', notify(to, { amd: 'detect' }));
+    const call = await ringing(line, call_id, to);
+    await telnyx.emitCallEvent(call, 'call.answered');
+    await until(async () => (await status(h, call_id)) === 'in_progress', 'the call to be answered');
+    telnyx.loseWebhooks(call);
+
+    const ended = await h.call('end_call', { call_id });
+
+    expect(ended).toMatchObject({ status: 'completed', error: { code: 'ended_by_client' }, attempts: [{ status: 'completed', hangup_cause: 'hangup_unconfirmed' }] });
+    expect(call.commands.map((c) => c.verb)).toEqual(['hangup']);
+    expect(call.timeline.at(-1)).toBe('lost:call.hangup');
+  });
+
+  it('a call Telnyx no longer knows: end_call ends it at once, with the reason', async () => {
+    const line = await switchboardOnTelnyx();
+    const { h, telnyx } = line;
+    const to = '+12125550162';
+    telnyx.scriptCall(to, 'manual');
+    const { call_id } = await h.call('initiate_call', notify(to, { retry: { max_attempts: 3, interval_seconds: 0 } }));
+    const call = await ringing(line, call_id, to);
+    telnyx.forget(call);
+
+    const ended = await h.call('end_call', { call_id });
+
+    expect(ended).toMatchObject({ status: 'canceled', error: { code: 'ended_by_client' }, attempts: [{ status: 'canceled', hangup_cause: 'unknown_to_carrier' }] });
+    expect(telnyx.requests.map((r) => `${r.method} ${r.status}`).slice(1)).toEqual(['POST 404', 'GET 404']);
+    await quiet(line);
+    expect(dials(telnyx)).toHaveLength(1);
+  });
+
+  it('a call that already ended at Telnyx unheard: end_call learns how from Telnyx, at once', async () => {
+    const line = await switchboardOnTelnyx();
+    const { h, telnyx } = line;
+    const to = '+12125550163';
+    telnyx.scriptCall(to, 'manual');
+    const { call_id } = await h.call('initiate_call', notify(to, { amd: 'detect' }));
+    const call = await ringing(line, call_id, to);
+    await telnyx.emitCallEvent(call, 'call.answered');
+    await until(async () => (await status(h, call_id)) === 'in_progress', 'the call to be answered');
+    telnyx.endUnheard(call);
+
+    const ended = await h.call('end_call', { call_id });
+
+    expect(ended).toMatchObject({ status: 'completed', ended_at: new Date(call.endedAt!).toISOString(), attempts: [{ status: 'completed', hangup_cause: null }] });
+    expect(telnyx.requests.map((r) => `${r.method} ${r.status}`).slice(1)).toEqual(['POST 422', 'GET 200']);
   });
 });

@@ -175,6 +175,62 @@ describe('Twilio outbound calls', () => {
   });
 });
 
+describe('Twilio call state, asked over REST when callbacks may have been missed', () => {
+  it('a call that talked and ended comes back as its answer, dated from its length, then its end', async () => {
+    const w = await world();
+    const { callId, providerCallId, call } = await dial(w, PERSON);
+
+    const state = await w.twilio.callState({ providerCallId, callId, attempt: 1 });
+    expect(state).toMatchObject([
+      { type: 'call.answered', providerCallId, callId, attempt: 1 },
+      { type: 'call.ended', status: 'completed', providerCallId, callId, attempt: 1 },
+    ]);
+    // Twilio dates to the second: the end as it stamped it, the answer a whole number of seconds before.
+    const [answered, end] = (state as { at: string }[]).map((e) => Date.parse(e.at));
+    expect(end).toBe(Math.floor(call.endedAt!.getTime() / 1000) * 1000);
+    expect(end - answered).toBeGreaterThanOrEqual(1000);
+    expect(w.emulator.restLog.at(-1)).toEqual({ op: 'calls.fetch', status: 200 });
+  });
+
+  it.each<[string, Callee, object[]]>([
+    ['busy', { outcome: 'busy' }, [{ type: 'call.ended', status: 'busy' }]],
+    ['no answer', { outcome: 'no-answer' }, [{ type: 'call.ended', status: 'no_answer' }]],
+    ['failed', { outcome: 'failed' }, [{ type: 'call.ended', status: 'failed' }]],
+    ['still ringing', { outcome: 'manual' }, [{ type: 'call.ringing' }]],
+  ])('a call that is %s at Twilio comes back as such', async (_, callee, expected) => {
+    const w = await world({ [PERSON]: callee });
+    const { callId, providerCallId } = await dial(w, PERSON);
+
+    expect(await w.twilio.callState({ providerCallId, callId, attempt: 1 })).toMatchObject(expected);
+  });
+
+  it('a call in progress comes back answered, and one a machine took ends as a voicemail', async () => {
+    const w = await world({ [PERSON]: { outcome: 'manual' }, '+12125550122': { answeredBy: 'machine_end_beep' } });
+    const ringing = await dial(w, PERSON);
+    await w.emulator.setStatus(ringing.providerCallId, 'in-progress', { lost: true });
+    const machine = await dial(w, '+12125550122', { amd: 'voicemail', voicemailMessage: 'Call us back.' });
+
+    expect(await w.twilio.callState({ providerCallId: ringing.providerCallId })).toMatchObject([{ type: 'call.answered' }]);
+    expect(await w.twilio.callState({ providerCallId: machine.providerCallId })).toMatchObject([{ type: 'call.answered' }, { type: 'call.ended', status: 'voicemail' }]);
+  });
+
+  it('a call Twilio does not know is unknown, and hanging it up finds it gone', async () => {
+    const w = await world();
+    const sid = `CA${'9'.repeat(32)}`;
+
+    expect(await w.twilio.callState({ providerCallId: sid })).toBe('unknown');
+    expect(await w.twilio.hangup(sid)).toBe('gone');
+  });
+
+  it('a Twilio that cannot answer is an error, not a guess', async () => {
+    const w = await world();
+    const { providerCallId } = await dial(w, PERSON);
+    for (let i = 0; i < 3; i++) w.emulator.failNext('calls.fetch', { status: 503, code: 20503, message: 'Service Unavailable' });
+
+    await expect(w.twilio.callState({ providerCallId })).rejects.toMatchObject({ name: 'CarrierError', code: '20503' });
+  });
+});
+
 describe('Twilio webhook authentication and idempotency', () => {
   const statusParams = { AccountSid: ACCOUNT_SID, CallSid: `CA${'1'.repeat(32)}`, CallStatus: 'completed', SequenceNumber: '3' };
 
@@ -331,9 +387,9 @@ describe('Twilio REST errors and retries', () => {
     expect(w.emulator.restLog.filter((r) => r.op === 'calls.update')).toHaveLength(3);
   });
 
-  it('treats hanging up a call Twilio no longer has as done', async () => {
+  it('treats hanging up a call Twilio no longer has as done: the call is gone', async () => {
     const w = await world();
-    await expect(w.twilio.hangup(`CA${'9'.repeat(32)}`)).resolves.toBeUndefined();
+    await expect(w.twilio.hangup(`CA${'9'.repeat(32)}`)).resolves.toBe('gone');
   });
 
   it('never retries a call create after a 500: it may already be ringing', async () => {

@@ -75,9 +75,10 @@ async function switchboardOnTwilio(callees: Record<string, Callee> = {}, extraEn
   return entry.phone;
 }
 
-/** Stops Switchboard and starts it again on the same store and port, while Twilio carries on. */
-async function restart(p: Phone): Promise<void> {
+/** Stops Switchboard and starts it again on the same store and port, while Twilio carries on (`meanwhile`). */
+async function restart(p: Phone, meanwhile: () => Promise<void> = async () => {}): Promise<void> {
   await p.h.close();
+  await meanwhile();
   p.h = await startHarness(p.env, { listen: true });
 }
 
@@ -113,7 +114,7 @@ async function messageSettles(p: Phone, messageId: string) {
   }, `message ${messageId} to settle`);
 }
 
-const creates = (p: Phone) => p.twilio.restLog.filter((r) => r.op !== 'calls.update');
+const creates = (p: Phone) => p.twilio.restLog.filter((r) => r.op.endsWith('.create'));
 
 describe('outbound calls on Twilio, through MCP', () => {
   it('a notify call speaks the message, hangs up, and ends completed', async () => {
@@ -465,17 +466,154 @@ describe('SMS on Twilio, through MCP', () => {
   });
 });
 
-describe('a Switchboard restart on Twilio', () => {
-  it('a call still live at Twilio when Switchboard restarts stays live, and its end lands after the restart', async () => {
-    const p = await switchboardOnTwilio({}, { SWITCHBOARD_INBOUND_POLICY: 'open', SWITCHBOARD_INBOUND_GREETING: GREETING });
-    const { call: atTwilio } = await p.twilio.inboundCall(ALICE, OUR_NUMBER);
-    const [live] = (await p.h.call('list_calls', {})).calls;
-    expect(live).toMatchObject({ status: 'in_progress' });
+describe('a Switchboard restart on Twilio: live calls are reconciled with Twilio before anything is dialed', () => {
+  /** A placed call that rings at Twilio until the test moves it on. */
+  async function ringingCall(p: Phone, args: Record<string, unknown> = notify(ALICE)) {
+    const { call_id } = await p.h.call('initiate_call', args);
+    await until(async () => (await p.h.call('get_call', { call_id })).status === 'ringing', 'the call to ring');
+    return { call_id, sid: dialled(p, args.to as string).at(-1)!.sid };
+  }
+
+  it('a call still ringing at Twilio stays live across the restart, and the callbacks after it land', async () => {
+    const p = await switchboardOnTwilio({ [ALICE]: { outcome: 'manual' } });
+    const { call_id, sid } = await ringingCall(p);
 
     await restart(p);
-    expect(await p.h.call('get_call', { call_id: live.call_id })).toMatchObject({ status: 'in_progress', error: null });
-    const completed = { AccountSid: ACCOUNT_SID, CallSid: atTwilio.sid, CallStatus: 'completed', Direction: 'inbound', From: ALICE, To: OUR_NUMBER, CallDuration: '4' };
-    expect((await p.twilio.post(`${p.publicUrl}/webhooks/twilio/status`, completed)).status).toBe(200);
-    expect(await p.h.call('get_call', { call_id: live.call_id })).toMatchObject({ status: 'completed', attempts: [{ status: 'completed' }] });
+    expect(await p.h.call('get_call', { call_id })).toMatchObject({ status: 'ringing', error: null, attempts: [{ status: 'ringing' }] });
+    expect(p.twilio.restLog).toContainEqual({ op: 'calls.fetch', status: 200 });
+
+    await p.twilio.setStatus(sid, 'in-progress');
+    await p.twilio.setStatus(sid, 'completed');
+    expect(await p.h.call('get_call', { call_id })).toMatchObject({ status: 'completed', error: null, attempts: [{ status: 'completed' }] });
+  });
+
+  it('a call Twilio answered and finished while Switchboard was down ends completed, with when it was answered', async () => {
+    const p = await switchboardOnTwilio({ [ALICE]: { outcome: 'manual' } });
+    const { call_id, sid } = await ringingCall(p);
+
+    await restart(p, async () => {
+      await p.twilio.setStatus(sid, 'in-progress', { lost: true });
+      await p.twilio.setStatus(sid, 'completed', { lost: true });
+    });
+
+    const call = await p.h.call('get_call', { call_id });
+    expect(call).toMatchObject({ status: 'completed', error: null, attempts: [{ status: 'completed', error_code: null }] });
+    expect(Date.parse(call.answered_at)).toBeLessThan(Date.parse(call.ended_at));
+  });
+
+  it('a busy signal Twilio reported while Switchboard was down ends that attempt busy, and the retry policy dials again', async () => {
+    let dials = 0;
+    const callees: Record<string, Callee> = {
+      get [ALICE](): Callee {
+        return ++dials === 1 ? { outcome: 'manual' } : { outcome: 'answer' };
+      },
+    };
+    const p = await switchboardOnTwilio(callees);
+    const { call_id, sid } = await ringingCall(p, notify(ALICE, { retry: { max_attempts: 2, interval_seconds: 0 } }));
+
+    await restart(p, () => p.twilio.setStatus(sid, 'busy', { lost: true }));
+
+    const waited = await p.h.call('wait_for_calls', { call_ids: [call_id], timeout_seconds: 10 });
+    expect(waited).toMatchObject({ done: true });
+    await twilioIsDone(p);
+    expect(await p.h.call('get_call', { call_id })).toMatchObject({ status: 'completed', attempts: [{ attempt: 1, status: 'busy' }, { attempt: 2, status: 'completed' }] });
+    expect(dialled(p, ALICE)).toHaveLength(2);
+  });
+
+  it('a call Twilio no longer knows ends failed (interrupted) and is not dialed again', async () => {
+    const p = await switchboardOnTwilio({ [ALICE]: { outcome: 'manual' } });
+    const { call_id, sid } = await ringingCall(p, notify(ALICE, { retry: { max_attempts: 3, interval_seconds: 0 } }));
+
+    await restart(p, async () => p.twilio.forget(sid));
+
+    expect(await p.h.call('get_call', { call_id })).toMatchObject({ status: 'failed', error: { code: 'interrupted' }, attempts: [{ status: 'failed' }] });
+    expect(creates(p)).toHaveLength(1);
+  });
+
+  it('a Twilio that cannot be reached leaves the call live (its deadline will end it), and dispatch still resumes', async () => {
+    const p = await switchboardOnTwilio({ [ALICE]: { outcome: 'manual' } });
+    const { call_id } = await ringingCall(p);
+
+    await restart(p, async () => {
+      for (let i = 0; i < 3; i++) p.twilio.failNext('calls.fetch', { status: 503, code: 20503, message: 'Service Unavailable' });
+    });
+
+    expect(await p.h.call('get_call', { call_id })).toMatchObject({ status: 'ringing', error: null });
+    expect(await callAndWait(p, notify(BOB))).toMatchObject({ status: 'completed' });
+  });
+});
+
+describe('the deadline on Twilio', () => {
+  it('holds across a restart: a call Twilio never ends is hung up six seconds after its dial, not after the restart', async () => {
+    // Deadline: ring timeout 5 s + SWITCHBOARD_MAX_CALL_SECONDS 1 s + no grace.
+    const p = await switchboardOnTwilio(
+      { [ALICE]: { outcome: 'manual' } },
+      { SWITCHBOARD_RING_TIMEOUT_SECONDS: '5', SWITCHBOARD_MAX_CALL_SECONDS: '1', SWITCHBOARD_CALL_DEADLINE_GRACE_SECONDS: '0' },
+    );
+    const { call_id } = await p.h.call('initiate_call', notify(ALICE));
+    await until(async () => (await p.h.call('get_call', { call_id })).status === 'ringing', 'the call to ring');
+    const [atTwilio] = dialled(p, ALICE);
+    await p.twilio.setStatus(atTwilio.sid, 'in-progress');
+
+    await restart(p, () => new Promise((resolve) => setTimeout(resolve, 3000))); // down for half of it
+    expect((await p.h.call('get_call', { call_id })).status).toBe('in_progress');
+
+    expect(await p.h.call('wait_for_calls', { call_ids: [call_id], timeout_seconds: 15 })).toMatchObject({ done: true });
+    const ended = await p.h.call('get_call', { call_id });
+    expect(ended).toMatchObject({ status: 'completed', error: { code: 'max_duration_exceeded' }, attempts: [{ status: 'completed', hangup_cause: 'max_duration_exceeded' }] });
+    const lasted = Date.parse(ended.ended_at) - Date.parse(ended.attempts[0].started_at);
+    expect(lasted).toBeGreaterThanOrEqual(6000);
+    expect(lasted).toBeLessThan(8000);
+    // Twilio is told to hang up; its "completed" callback comes after Switchboard's own end and changes nothing.
+    await until(() => atTwilio.status === 'completed', 'Twilio to be told to hang up');
+    await twilioIsDone(p);
+    expect(p.twilio.restLog.filter((r) => r.op === 'calls.update')).toEqual([{ op: 'calls.update', status: 200 }]);
+    expect(await p.h.call('get_call', { call_id })).toEqual(ended);
+  });
+
+  it('a number put on do-not-contact mid-call whose hangup Twilio never reports: the call ends within seconds anyway', async () => {
+    const p = await switchboardOnTwilio({ [ALICE]: { outcome: 'manual' } });
+    const { call_id } = await p.h.call('initiate_call', notify(ALICE));
+    await until(async () => (await p.h.call('get_call', { call_id })).status === 'ringing', 'the call to ring');
+    const [atTwilio] = dialled(p, ALICE);
+    await p.twilio.setStatus(atTwilio.sid, 'in-progress');
+    p.twilio.loseCallbacks(atTwilio.sid);
+
+    await p.h.call('add_do_not_contact', { number: ALICE });
+
+    expect(await p.h.call('wait_for_calls', { call_ids: [call_id], timeout_seconds: 10 })).toMatchObject({ done: true });
+    expect(await p.h.call('get_call', { call_id })).toMatchObject({
+      status: 'completed',
+      error: { code: 'do_not_contact' },
+      attempts: [{ status: 'completed', hangup_cause: 'hangup_unconfirmed' }],
+    });
+    expect(atTwilio).toMatchObject({ hungUp: true, status: 'completed' });
+  });
+});
+
+describe('end_call on Twilio', () => {
+  it('ends a call Twilio no longer knows at once, with the reason, instead of waiting for a report that cannot come', async () => {
+    const p = await switchboardOnTwilio({ [ALICE]: { outcome: 'manual' } });
+    const { call_id } = await p.h.call('initiate_call', notify(ALICE));
+    await until(async () => (await p.h.call('get_call', { call_id })).status === 'ringing', 'the call to ring');
+    p.twilio.forget(dialled(p, ALICE)[0].sid);
+
+    const ended = await p.h.call('end_call', { call_id });
+
+    expect(ended).toMatchObject({ status: 'canceled', error: { code: 'ended_by_client' }, attempts: [{ status: 'canceled', hangup_cause: 'unknown_to_carrier' }] });
+    expect(p.twilio.restLog.slice(1)).toEqual([
+      { op: 'calls.update', status: 404 },
+      { op: 'calls.fetch', status: 404 },
+    ]);
+  });
+
+  it('hangs up a ringing call: Twilio cancels it and says so, and end_call answers with that', async () => {
+    const p = await switchboardOnTwilio({ [ALICE]: { outcome: 'manual' } });
+    const { call_id } = await p.h.call('initiate_call', notify(ALICE, { retry: { max_attempts: 3, interval_seconds: 0 } }));
+    await until(async () => (await p.h.call('get_call', { call_id })).status === 'ringing', 'the call to ring');
+
+    expect(await p.h.call('end_call', { call_id })).toMatchObject({ status: 'canceled', error: { code: 'ended_by_client' }, attempts: [{ status: 'canceled', hangup_cause: null }] });
+    await twilioIsDone(p);
+    expect(creates(p)).toHaveLength(1);
   });
 });

@@ -10,7 +10,8 @@ import type { AgentPlan } from '../voice/engine.js';
 import { agentPlan, applyCallEvent, liveInfo, recordInbound, recordReport } from './carrier-events.js';
 import type { CallsContext, CallsOptions } from './context.js';
 import { confirmDial, dispatchCall, liveCount, markWaiting } from './dispatch.js';
-import { endForMission, endForNumber, endOnPurpose } from './ending.js';
+import { CallDeadlines } from './deadlines.js';
+import { endAndConfirm, endForMission, endForNumber } from './ending.js';
 import { CallLedger } from './ledger.js';
 import { CallRecords, type Call, type CallSummary, type TranscriptTurn } from './records.js';
 import { recoverCallsAfterRestart } from './recovery.js';
@@ -25,6 +26,7 @@ export type { CallsOptions, InitiateCallInput };
 export class Calls {
   readonly records: CallRecords;
   private readonly c: CallsContext;
+  private readonly deadlines = new CallDeadlines();
 
   constructor(
     store: Store,
@@ -33,7 +35,7 @@ export class Calls {
   ) {
     this.records = new CallRecords(store, deps.insights);
     const ledger = new CallLedger(store, this.records, deps.insights, deps.linkedWork, deps.provider.name);
-    this.c = { store, records: this.records, ledger, ...deps, opts };
+    this.c = { store, records: this.records, ledger, ...deps, opts, deadlines: this.deadlines };
   }
 
   get = (callId: string): Call => this.records.get(callId);
@@ -50,9 +52,12 @@ export class Calls {
   markWaiting = (callId: string): void => markWaiting(this.c, callId);
   liveCount = (): number => liveCount(this.c);
 
-  /** `end_call`: cancels a call that has not been dialed, or hangs up a live one. Ending an ended call changes nothing. */
-  end(callId: string): Call {
-    endOnPurpose(this.c, callId, 'client');
+  /**
+   * `end_call`: cancels a call that has not been dialed, or hangs up a live one and answers once it has ended (here,
+   * when the carrier does not report it within seconds). Ending an ended call changes nothing.
+   */
+  async end(callId: string): Promise<Call> {
+    await endAndConfirm(this.c, callId);
     return this.get(callId);
   }
   endForMission = (missionId: string): void => endForMission(this.c, missionId);
@@ -65,5 +70,9 @@ export class Calls {
   agentPlan = (ref: CallRef): { callId: string; plan: AgentPlan } | undefined => agentPlan(this.c, ref);
   liveInfo = (ref: CallRef): LiveCallInfo | undefined => liveInfo(this.c, ref);
   recordReport = (callId: string, report: AgentReport): void => recordReport(this.c, callId, report);
-  recoverAfterRestart = (): number => recoverCallsAfterRestart(this.c);
+  recoverAfterRestart = (): Promise<number> => recoverCallsAfterRestart(this.c);
+  /** Ends every live call at its deadline from now on; start after recovery. */
+  watchDeadlines = (): void => this.deadlines.start(this.c);
+  /** Stops enforcing deadlines: the app is shutting down. */
+  stop = (): void => this.deadlines.stop();
 }

@@ -2,7 +2,7 @@ import { newId } from '../ids.js';
 import type { AgentReport } from '../insights/insights.js';
 import { insightFields, type InsightSchema } from '../insights/schema.js';
 import { fromJsonText } from '../json.js';
-import type { CallRef, CarrierEvent, LiveCallInfo } from '../telephony/provider.js';
+import type { CallEvent, CallRef, CarrierEvent, LiveCallInfo } from '../telephony/provider.js';
 import { nowIso } from '../time.js';
 import { withDisclosure } from '../voice/disclosure.js';
 import type { AgentPlan } from '../voice/engine.js';
@@ -11,7 +11,7 @@ import type { CallsContext } from './context.js';
 import { attemptMachine, callMachine } from './lifecycle.js';
 
 /** Applies one normalised carrier event about a call, inside the delivery's transaction; late or repeated events never move it backwards. */
-export function applyCallEvent(c: CallsContext, event: Exclude<Extract<CarrierEvent, CallRef>, { type: 'call.inbound' }>): void {
+export function applyCallEvent(c: CallsContext, event: CallEvent): void {
   const attempt = c.ledger.findAttempt(event);
   if (!attempt) {
     c.log.debug({ event: event.type, providerCallId: event.providerCallId }, 'event for an unknown call ignored');
@@ -61,6 +61,7 @@ export function recordInbound(c: CallsContext, event: Extract<CarrierEvent, { ty
   c.store
     .sql(`INSERT INTO call_attempts (call_id, attempt, provider, provider_call_id, status, started_at) VALUES (?, 1, ?, ?, 'ringing', ?)`)
     .run(id, c.provider.name, event.providerCallId, event.at);
+  c.deadlines.changed();
   c.insights.open(id);
   c.ledger.announce(id);
 }

@@ -13,6 +13,8 @@ export type CallsOptions = {
   fromNumber: string | undefined;
   ringTimeoutSeconds: number;
   maxCallSeconds: number;
+  /** How long past its ring timeout and length limit a call may stay live before Switchboard ends it itself. */
+  deadlineGraceSeconds: number;
 };
 
 /** What every part of the call lifecycle works with. */
@@ -28,4 +30,6 @@ export type CallsContext = {
   linkedWork: LinkedWork;
   log: Logger;
   opts: CallsOptions;
+  /** Told when a live call's deadline may have come closer: an attempt started, or its end was asked for. */
+  deadlines: { changed(): void };
 };

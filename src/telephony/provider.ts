@@ -9,16 +9,20 @@ import type { Logger } from '../log.js';
  */
 export interface TelephonyProvider {
   readonly name: ProviderName;
-  /** Whether a call still live at the carrier keeps reporting to us after a restart (true for real carriers). */
-  readonly callsSurviveRestart: boolean;
   /** Caller id used when neither the request nor SWITCHBOARD_FROM_NUMBER gives one (only a carrier that owns no numbers has one). */
   readonly defaultFromNumber?: string;
   /** Modes this carrier can run today; `initiate_call` refuses the others with a clear sentence. */
   readonly supportedModes: readonly CallMode[];
   /** Starts dialing. Resolves once the carrier accepted the call, with the carrier's id for it. */
   placeCall(req: PlaceCallRequest): Promise<{ providerCallId: string }>;
-  /** Hangs up a live call (no-op when it already ended). */
-  hangup(providerCallId: string): Promise<void>;
+  /** Hangs up a live call. `gone`: the carrier has no live call by that id (it ended, or never was), so no end will be reported. */
+  hangup(providerCallId: string): Promise<'hung_up' | 'gone'>;
+  /**
+   * Asks the carrier where a call stands, for when its callbacks may have been missed (a restart): the events that
+   * bring our record up to date (its answer, its end with the carrier's status), none while it is still up, or
+   * `unknown` when the carrier holds no such call. Throws CarrierError when the carrier cannot be asked.
+   */
+  callState(ref: CallRef): Promise<CallEvent[] | 'unknown'>;
   /** Sends one SMS. Resolves once the carrier accepted it. */
   sendSms(req: SendSmsRequest): Promise<{ providerMessageId: string }>;
   /** Carrier webhook endpoints to mount on the sidecar (empty for sim). */
@@ -76,6 +80,9 @@ export type CarrierEvent =
   | { type: 'sms.delivered'; providerMessageId: string; at: string }
   | { type: 'sms.failed'; providerMessageId: string; errorCode?: string; errorMessage?: string; at: string }
   | { type: 'sms.inbound'; providerMessageId: string; from: string; to: string; body: string; at: string };
+
+/** The events about a call the domain already knows (every call event but an inbound call's first). */
+export type CallEvent = Exclude<Extract<CarrierEvent, CallRef>, { type: 'call.inbound' }>;
 
 /**
  * A live call as a voice agent sees it, in text: what it says is spoken to the callee, what it hears is

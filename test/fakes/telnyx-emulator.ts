@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * An offline Telnyx: a real HTTP server speaking the v2 REST subset Switchboard uses (dial, answer, reject, speak,
- * hangup, messages) that then plays each call and message by posting Ed25519-signed webhooks, like Telnyx does.
+ * hangup, call status, messages) that then plays each call and message by posting Ed25519-signed webhooks, like Telnyx does.
  */
 
 /**
@@ -32,6 +32,9 @@ export type EmulatedCall = {
   dial?: Record<string, unknown>;
   alive: boolean;
   answered: boolean;
+  startedAt: number;
+  answeredAt?: number;
+  endedAt?: number;
   speaking: boolean;
   /** Set when a hangup arrived while a speak was still playing: the bug where a message is cut off. */
   hangupWhileSpeaking: boolean;
@@ -66,6 +69,8 @@ export class TelnyxEmulator {
   private readonly queues = new Map<string, Promise<void>>();
   private readonly pending = new Set<Promise<void>>();
   private readonly timeLimits = new Set<NodeJS.Timeout>();
+  /** Calls whose webhooks no longer reach Switchboard. */
+  private readonly unheard = new Set<string>();
 
   private constructor(
     private readonly server: Server,
@@ -143,9 +148,25 @@ export class TelnyxEmulator {
 
   /** Posts one call event by hand (out-of-order and forged-signature scenarios). Resolves with the HTTP status. */
   emitCallEvent(call: EmulatedCall, eventType: string, extra: Record<string, unknown> = {}, signing: Signing = 'valid'): Promise<number> {
-    if (eventType === 'call.hangup') call.alive = false;
-    if (eventType === 'call.answered' && signing === 'valid') call.answered = true;
+    if (eventType === 'call.hangup') ended(call);
+    if (eventType === 'call.answered' && signing === 'valid') answered(call);
     return this.callEvent(call, eventType, extra, signing);
+  }
+
+  /** The call ends at Telnyx, but its call.hangup never reaches Switchboard (it was down until Telnyx gave up retrying). */
+  endUnheard(call: EmulatedCall): void {
+    ended(call);
+    call.timeline.push('lost:call.hangup');
+  }
+
+  /** From now on the call's webhooks are lost on the way to Switchboard; REST still works. */
+  loseWebhooks(call: EmulatedCall): void {
+    this.unheard.add(call.id);
+  }
+
+  /** Telnyx no longer knows the call (it keeps a call's status only 10 minutes after it ends): REST answers 404 for it. */
+  forget(call: EmulatedCall): void {
+    this.calls.delete(call.id);
   }
 
   /** Posts an already delivered event again, byte for byte, freshly signed: Telnyx's at-least-once delivery. */
@@ -189,6 +210,8 @@ export class TelnyxEmulator {
     if (req.headers.authorization !== `Bearer ${this.apiKey}`) {
       return this.reply(res, req, path, body, 401, errors('10009', 'Authentication failed', 'Could not understand the provided credentials.'));
     }
+    const status = /^\/v2\/calls\/([^/]+)$/.exec(path);
+    if (req.method === 'GET' && status) return this.callStatus(req, res, path, decodeURIComponent(status[1]));
     if (req.method !== 'POST') return this.reply(res, req, path, body, 404, errors('10005', 'Resource not found', `No route for ${req.method} ${path}.`));
     if (path === '/v2/calls') return this.dial(req, res, path, body);
     if (path === '/v2/messages') return this.sendMessage(req, res, path, body);
@@ -225,6 +248,25 @@ export class TelnyxEmulator {
     this.later(call.id, () => this.play(call, behaviour));
   }
 
+  /** GET /v2/calls/{id}: alive or not, talk time in (emulated) seconds, rounded up once answered, and the end time. */
+  private callStatus(req: IncomingMessage, res: ServerResponse, path: string, id: string): void {
+    const call = this.calls.get(id);
+    if (!call) return this.reply(res, req, path, {}, 404, errors('90015', 'Invalid call control id', 'The call_control_id is unknown.'));
+    const talked = call.answeredAt === undefined ? 0 : Math.max(1, Math.ceil(((call.endedAt ?? Date.now()) - call.answeredAt) / this.secondMs));
+    const data = {
+      record_type: 'call',
+      call_control_id: call.id,
+      call_leg_id: call.legId,
+      call_session_id: call.sessionId,
+      client_state: call.clientState,
+      is_alive: call.alive,
+      call_duration: talked,
+      start_time: new Date(call.startedAt).toISOString(),
+      ...(call.endedAt !== undefined && { end_time: new Date(call.endedAt).toISOString() }),
+    };
+    this.reply(res, req, path, {}, 200, { data });
+  }
+
   private action(req: IncomingMessage, res: ServerResponse, path: string, body: Record<string, unknown>, id: string, verb: string): void {
     const call = this.calls.get(id);
     if (!call) return this.reply(res, req, path, body, 404, errors('90015', 'Invalid call control id', 'The call_control_id is unknown.'));
@@ -249,11 +291,11 @@ export class TelnyxEmulator {
   private execute(call: EmulatedCall, verb: string, body: Record<string, unknown>): void {
     switch (verb) {
       case 'answer':
-        call.answered = true;
+        answered(call);
         this.later(call.id, () => this.callEvent(call, 'call.answered'));
         return;
       case 'reject':
-        call.alive = false;
+        ended(call);
         this.later(call.id, () => this.hangupEvent(call, 'call_rejected', '603', 'callee'));
         return;
       case 'speak':
@@ -268,7 +310,7 @@ export class TelnyxEmulator {
         return;
       case 'hangup':
         if (call.speaking) call.hangupWhileSpeaking = true;
-        call.alive = false;
+        ended(call);
         // Hanging up a call nobody answered cancels it, as on the real network (SIP 487 Request Terminated).
         if (call.answered) this.later(call.id, () => this.hangupEvent(call, 'normal_clearing', 'unspecified', call.direction === 'outgoing' ? 'caller' : 'callee'));
         else this.later(call.id, () => this.hangupEvent(call, 'originator_cancel', '487', 'caller'));
@@ -343,7 +385,7 @@ export class TelnyxEmulator {
 
   /** The callee picks up; from then on the dial's time_limit_secs runs, and Telnyx hangs up when it is reached. */
   private async answer(call: EmulatedCall): Promise<void> {
-    call.answered = true;
+    answered(call);
     const limit = Number(call.dial?.time_limit_secs);
     if (limit > 0) {
       // Not queued behind the call's other steps: the limit cuts into whatever is playing.
@@ -357,7 +399,7 @@ export class TelnyxEmulator {
   }
 
   private async end(call: EmulatedCall, cause: string, sip: string, source: string): Promise<void> {
-    call.alive = false;
+    ended(call);
     await this.hangupEvent(call, cause, sip, source);
   }
 
@@ -366,6 +408,10 @@ export class TelnyxEmulator {
   }
 
   private callEvent(call: EmulatedCall, eventType: string, extra: Record<string, unknown> = {}, signing: Signing = 'valid'): Promise<number> {
+    if (this.unheard.has(call.id)) {
+      call.timeline.push(`lost:${eventType}`);
+      return Promise.resolve(0);
+    }
     call.timeline.push(`hook:${eventType}`);
     const payload = {
       call_control_id: call.id,
@@ -394,6 +440,7 @@ export class TelnyxEmulator {
       clientState,
       alive: true,
       answered: false,
+      startedAt: Date.now(),
       speaking: false,
       hangupWhileSpeaking: false,
       spoken: [],
@@ -469,6 +516,16 @@ export class TelnyxEmulator {
     this.pending.add(tracked);
     return tracked;
   }
+}
+
+function answered(call: EmulatedCall): void {
+  call.answered = true;
+  call.answeredAt ??= Date.now();
+}
+
+function ended(call: EmulatedCall): void {
+  call.alive = false;
+  call.endedAt ??= Date.now();
 }
 
 function write(res: ServerResponse, status: number, payload: unknown): void {

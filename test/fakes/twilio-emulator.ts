@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 
 /**
- * A local stand-in for Twilio: the REST endpoints the SDK calls (Calls create/update, Messages create),
+ * A local stand-in for Twilio: the REST endpoints the SDK calls (Calls create/fetch/update, Messages create),
  * then the network side — it plays each call as scripted for the number dialled, fetches the voice URL
  * and posts status callbacks exactly as Twilio does (form posts signed with X-Twilio-Signature).
  */
@@ -12,7 +12,8 @@ export type AnsweredByValue = 'human' | 'machine_start' | 'machine_end_beep' | '
 
 /** How a dialled number behaves. Defaults: a human answers, the SMS is delivered. */
 export type Callee = {
-  outcome?: 'answer' | 'busy' | 'no-answer' | 'failed';
+  /** `manual`: the call rings until the test moves it on with `setStatus`. */
+  outcome?: 'answer' | 'busy' | 'no-answer' | 'failed' | 'manual';
   /** Who picks up; reported only when the call asked for machine detection. */
   answeredBy?: AnsweredByValue;
   sipResponseCode?: number;
@@ -23,7 +24,7 @@ export type Callee = {
   smsErrorCode?: string;
 };
 
-export type TwilioRestOp = 'calls.create' | 'calls.update' | 'messages.create';
+export type TwilioRestOp = 'calls.create' | 'calls.fetch' | 'calls.update' | 'messages.create';
 export type TwilioRestError = { status: number; code: number; message: string };
 
 /** One request the emulator made to the app, kept so a test can replay it byte for byte. */
@@ -41,6 +42,11 @@ export type EmulatedCall = {
   said: string[];
   hungUp: boolean;
   rejected: boolean;
+  startedAt: Date;
+  answeredAt?: Date;
+  endedAt?: Date;
+  /** What machine detection reported, when the call asked for it. */
+  answeredBy?: string;
 };
 
 export type EmulatedMessage = { sid: string; to: string; from: string; body: string; status: string };
@@ -48,6 +54,7 @@ export type EmulatedMessage = { sid: string; to: string; from: string; body: str
 export type PhoneNumberWebhooks = { voiceUrl: string; smsUrl: string; statusCallback?: string };
 
 const TERMINAL = new Set(['completed', 'busy', 'no-answer', 'failed', 'canceled']);
+type CallStatus = 'in-progress' | 'completed' | 'busy' | 'no-answer' | 'failed' | 'canceled';
 
 export class TwilioEmulator {
   readonly calls = new Map<string, EmulatedCall>();
@@ -58,6 +65,9 @@ export class TwilioEmulator {
   /** What the Twilio console holds for our number: where inbound calls and texts go. */
   numberWebhooks: PhoneNumberWebhooks | null = null;
   private readonly playing = new Map<string, Promise<void>>();
+  private readonly manual = new Set<string>();
+  private readonly unheard = new Set<string>();
+  private readonly callbackSequence = new Map<string, number>();
   private readonly failures: { op: TwilioRestOp; error: TwilioRestError }[] = [];
   private readonly server = createServer((req, res) => {
     this.route(req, res).catch((err: Error) => reply(res, 500, restError(500, 20500, err.message)));
@@ -98,6 +108,26 @@ export class TwilioEmulator {
     await this.playing.get(sid);
   }
 
+  /**
+   * Moves a `manual` call on as the network would: Twilio records the new status and posts its status callback.
+   * `lost`: the callback never reaches Switchboard (it was down; Twilio does not retry status callbacks).
+   */
+  async setStatus(sid: string, status: CallStatus, opts: { lost?: boolean } = {}): Promise<void> {
+    const call = this.calls.get(sid)!;
+    const params = this.advance(call, status);
+    if (params && !opts.lost && !this.unheard.has(sid)) await this.post(call.request.get('StatusCallback')!, params);
+  }
+
+  /** From now on the call's status callbacks are lost on the way to Switchboard; REST still works. */
+  loseCallbacks(sid: string): void {
+    this.unheard.add(sid);
+  }
+
+  /** Twilio drops its record of the call (as after a DELETE): REST answers 404 for it from now on. */
+  forget(sid: string): void {
+    this.calls.delete(sid);
+  }
+
   /** Posts a form to the app as Twilio would; `signature` lets a test forge or drop the header. */
   async post(
     url: string,
@@ -124,6 +154,7 @@ export class TwilioEmulator {
     const call = this.newCall(from, to, new URLSearchParams());
     const response = await this.post(hooks.voiceUrl, { ...this.callParams(call, 'ringing'), Direction: 'inbound' });
     this.obey(call, response.body);
+    if (!call.rejected) this.advance(call, 'in-progress');
     return { call, response };
   }
 
@@ -148,9 +179,10 @@ export class TwilioEmulator {
     const form = new URLSearchParams(await readBody(req));
     const path = new URL(req.url ?? '/', this.base).pathname;
     const match = /^\/2010-04-01\/Accounts\/([^/]+)\/(Calls|Messages)(?:\/([^/]+))?\.json$/.exec(path);
-    if (!match || req.method !== 'POST') return reply(res, 404, restError(404, 20404, 'The requested resource was not found'));
+    const fetch = req.method === 'GET' && match?.[2] === 'Calls' && match[3] !== undefined;
+    if (!match || !(req.method === 'POST' || fetch)) return reply(res, 404, restError(404, 20404, 'The requested resource was not found'));
     const [, account, resource, sid] = match;
-    const op: TwilioRestOp = resource === 'Messages' ? 'messages.create' : sid ? 'calls.update' : 'calls.create';
+    const op: TwilioRestOp = resource === 'Messages' ? 'messages.create' : fetch ? 'calls.fetch' : sid ? 'calls.update' : 'calls.create';
     const expected = `Basic ${Buffer.from(`${this.accountSid}:${this.authToken}`).toString('base64')}`;
     if (req.headers.authorization !== expected || account !== this.accountSid) return this.answer(res, op, 401, restError(401, 20003, 'Authenticate'));
     const injected = this.failures.findIndex((f) => f.op === op);
@@ -159,6 +191,7 @@ export class TwilioEmulator {
       return this.answer(res, op, error.status, restError(error.status, error.code, error.message));
     }
     if (op === 'calls.create') return this.createCall(res, form);
+    if (op === 'calls.fetch') return this.fetchCall(res, sid!);
     if (op === 'calls.update') return this.updateCall(res, sid!, form);
     return this.createMessage(res, form);
   }
@@ -177,11 +210,20 @@ export class TwilioEmulator {
     this.track(call.sid, this.play(call));
   }
 
+  private fetchCall(res: ServerResponse, sid: string): void {
+    const call = this.calls.get(sid);
+    if (!call) return this.answer(res, 'calls.fetch', 404, restError(404, 20404, `The requested resource /Calls/${sid}.json was not found`));
+    this.answer(res, 'calls.fetch', 200, this.callResource(call));
+  }
+
   private updateCall(res: ServerResponse, sid: string, form: URLSearchParams): void {
     const call = this.calls.get(sid);
     if (!call) return this.answer(res, 'calls.update', 404, restError(404, 20404, `The requested resource /Calls/${sid}.json was not found`));
-    if (form.get('Status') === 'completed' && !TERMINAL.has(call.status)) call.hungUp = true;
+    const hangingUp = form.get('Status') === 'completed' && !TERMINAL.has(call.status);
+    if (hangingUp) call.hungUp = true;
     this.answer(res, 'calls.update', 200, this.callResource(call));
+    // A call the network is not playing out ends now: answered it completes, still ringing it is canceled.
+    if (hangingUp && this.manual.has(sid)) this.track(sid, this.setStatus(sid, call.status === 'in-progress' ? 'completed' : 'canceled'));
   }
 
   private createMessage(res: ServerResponse, form: URLSearchParams): void {
@@ -200,31 +242,58 @@ export class TwilioEmulator {
   private async play(call: EmulatedCall): Promise<void> {
     const callee = this.callees[call.to] ?? {};
     const url = call.request.get('StatusCallback');
-    const wanted = call.request.getAll('StatusCallbackEvent');
     const held: Record<string, string>[] = [];
-    let sequence = 0;
     const report = async (status: string, extra: Record<string, string> = {}): Promise<void> => {
-      call.status = status;
-      const event = status === 'in-progress' ? 'answered' : status;
-      if (!url || !(TERMINAL.has(status) || wanted.includes(event))) return;
-      const params = { ...this.callParams(call, status), ...extra, CallbackSource: 'call-progress-events', SequenceNumber: String(sequence++), Timestamp: new Date().toUTCString() };
+      const params = this.advance(call, status, extra);
+      if (!params) return;
       if (callee.reverseCallbacks) held.push(params);
-      else await this.post(url, params);
+      else await this.post(url!, params);
     };
     await report('initiated');
     await report('ringing');
     const outcome = callee.outcome ?? 'answer';
-    if (outcome === 'busy') await report('busy', { SipResponseCode: String(callee.sipResponseCode ?? 486) });
+    if (outcome === 'manual') this.manual.add(call.sid);
+    else if (outcome === 'busy') await report('busy', { SipResponseCode: String(callee.sipResponseCode ?? 486) });
     else if (outcome === 'no-answer') await report('no-answer', { SipResponseCode: String(callee.sipResponseCode ?? 487) });
     else if (outcome === 'failed') await report('failed', { SipResponseCode: String(callee.sipResponseCode ?? 404), ...(callee.errorCode ? { ErrorCode: callee.errorCode } : {}) });
     else {
       await report('in-progress');
       const amd = this.answeredBy(call, callee);
+      call.answeredBy = amd.AnsweredBy;
       const response = await this.post(call.request.get('Url')!, { ...this.callParams(call, 'in-progress'), ...amd });
       this.obey(call, response.body);
       await report('completed', { CallDuration: String(this.talk(call)), ...amd });
     }
     for (const params of held.reverse()) await this.post(url!, params);
+  }
+
+  /**
+   * The call's status at Twilio moves on; returns the status callback Twilio then posts, if the call asked for one.
+   */
+  private advance(call: EmulatedCall, status: string, extra: Record<string, string> = {}): Record<string, string> | undefined {
+    call.status = status;
+    if (status === 'in-progress') call.answeredAt = new Date();
+    if (TERMINAL.has(status)) call.endedAt = new Date();
+    const url = call.request.get('StatusCallback');
+    const event = status === 'in-progress' ? 'answered' : status;
+    if (!url || !(TERMINAL.has(status) || call.request.getAll('StatusCallbackEvent').includes(event))) return undefined;
+    const sequence = this.callbackSequence.get(call.sid) ?? 0;
+    this.callbackSequence.set(call.sid, sequence + 1);
+    const duration = this.duration(call);
+    return {
+      ...this.callParams(call, status),
+      ...(duration === null ? {} : { CallDuration: String(duration) }),
+      ...extra,
+      CallbackSource: 'call-progress-events',
+      SequenceNumber: String(sequence),
+      Timestamp: new Date().toUTCString(),
+    };
+  }
+
+  /** Whole seconds from answer to end, rounded up as Twilio bills; none for a call not answered or not over. */
+  private duration(call: EmulatedCall): number | null {
+    if (!call.answeredAt || !call.endedAt) return null;
+    return Math.max(1, Math.ceil((call.endedAt.getTime() - call.answeredAt.getTime()) / 1000));
   }
 
   /**
@@ -286,7 +355,18 @@ export class TwilioEmulator {
   }
 
   private newCall(from: string, to: string, request: URLSearchParams): EmulatedCall {
-    const call: EmulatedCall = { sid: `CA${randomBytes(16).toString('hex')}`, to, from, request, status: 'queued', twiml: [], said: [], hungUp: false, rejected: false };
+    const call: EmulatedCall = {
+      sid: `CA${randomBytes(16).toString('hex')}`,
+      to,
+      from,
+      request,
+      status: 'queued',
+      twiml: [],
+      said: [],
+      hungUp: false,
+      rejected: false,
+      startedAt: new Date(),
+    };
     this.calls.set(call.sid, call);
     return call;
   }
@@ -312,6 +392,10 @@ export class TwilioEmulator {
       to: call.to,
       from: call.from,
       status: call.hungUp ? 'completed' : call.status,
+      start_time: rfc2822(call.startedAt),
+      end_time: rfc2822(call.endedAt ?? null),
+      duration: this.duration(call)?.toString() ?? null,
+      answered_by: call.answeredBy ?? null,
       direction: 'outbound-api',
       api_version: '2010-04-01',
       uri: `/2010-04-01/Accounts/${this.accountSid}/Calls/${call.sid}.json`,
@@ -335,6 +419,11 @@ export class TwilioEmulator {
     if (!this.numberWebhooks) throw new Error('set emulator.numberWebhooks first, as you would in the Twilio console');
     return this.numberWebhooks;
   }
+}
+
+/** Twilio's date format: RFC 2822 in UTC. */
+function rfc2822(date: Date | null): string | null {
+  return date && date.toUTCString().replace('GMT', '+0000');
 }
 
 function restError(status: number, code: number, message: string): object {

@@ -4,6 +4,7 @@ import {
   CALL_MODES,
   type AnsweredBy,
   type CallEnd,
+  type CallEvent,
   type CallRef,
   type CarrierEvent,
   type Heard,
@@ -21,7 +22,6 @@ import type { SimDirectory, SimPerson } from './directory.js';
  */
 export class SimCarrier implements TelephonyProvider {
   readonly name = 'sim';
-  readonly callsSurviveRestart = false;
   readonly defaultFromNumber = '+15550100000';
   readonly supportedModes = CALL_MODES;
   readonly webhooks = [];
@@ -43,8 +43,16 @@ export class SimCarrier implements TelephonyProvider {
     return { providerCallId };
   }
 
-  async hangup(providerCallId: string): Promise<void> {
-    this.live.get(providerCallId)?.end('hangup_by_switchboard');
+  async hangup(providerCallId: string): Promise<'hung_up' | 'gone'> {
+    const call = this.live.get(providerCallId);
+    if (!call) return 'gone';
+    call.end('hangup_by_switchboard');
+    return 'hung_up';
+  }
+
+  /** The simulated network lives in this process: it still holds its live calls, and none from before a restart. */
+  async callState(ref: CallRef): Promise<CallEvent[] | 'unknown'> {
+    return this.live.has(ref.providerCallId) ? [] : 'unknown';
   }
 
   async sendSms(req: SendSmsRequest): Promise<{ providerMessageId: string }> {

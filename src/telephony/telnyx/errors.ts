@@ -3,6 +3,8 @@ import { CarrierError } from '../provider.js';
 
 // Telnyx's answer to a command on a call that already hung up.
 const CALL_ALREADY_ENDED = '90018';
+// Telnyx's answer about a call_control_id it does not know (never issued, or its call ended long enough ago).
+const CALL_UNKNOWN = '90015';
 
 /** Worth repeating: rate limited, a server error, or no answer at all (connection failure or timeout). */
 export function isTransient(err: unknown): boolean {
@@ -30,7 +32,12 @@ export function toCarrierError(err: unknown, repeatable: boolean): CarrierError 
 
 /** The call is gone at Telnyx, so a hangup (or anything else) has nothing left to do. */
 export function isCallGone(err: CarrierError): boolean {
-  return err.code === CALL_ALREADY_ENDED || err.code === 'http_404';
+  return err.code === CALL_ALREADY_ENDED || isCallUnknown(err);
+}
+
+/** Telnyx holds no call by that id: its status is kept only until 10 minutes after it ended. */
+export function isCallUnknown(err: CarrierError): boolean {
+  return err.code === CALL_UNKNOWN || err.code === 'http_404';
 }
 
 type TelnyxErrorItem = { code?: string; title?: string; detail?: string };

@@ -4,7 +4,8 @@ import type { Logger } from '../../log.js';
 import { CarrierError, type CallMode, type CallRef, type ProviderContext, type TelephonyProvider } from '../provider.js';
 import { planCallEvent, type CallPlan } from './call-flow.js';
 import { CommandRunner } from './commands.js';
-import { isCallGone } from './errors.js';
+import { callStatusEvents } from './call-status.js';
+import { isCallGone, isCallUnknown } from './errors.js';
 import { messageEvents, type TelnyxEvent } from './events.js';
 import { commandId, TelnyxRest } from './rest.js';
 import { DEFAULT_REQUEST_RETRY, type RequestRetry } from '../retry.js';
@@ -63,7 +64,6 @@ export function createTelnyxProvider(ctx: ProviderContext, opts: TelnyxProviderO
 
   return {
     name: 'telnyx',
-    callsSurviveRestart: true,
     supportedModes: SUPPORTED_MODES,
     webhooks: [telnyxWebhookRoute({ log, verifyKey, onEvent })],
 
@@ -87,8 +87,19 @@ export function createTelnyxProvider(ctx: ProviderContext, opts: TelnyxProviderO
     async hangup(providerCallId) {
       try {
         await rest.hangup(providerCallId, commandId(`hangup:${providerCallId}`));
+        return 'hung_up';
       } catch (err) {
-        if (!(err instanceof CarrierError && isCallGone(err))) throw err;
+        if (err instanceof CarrierError && isCallGone(err)) return 'gone';
+        throw err;
+      }
+    },
+
+    async callState(ref) {
+      try {
+        return callStatusEvents(await rest.callStatus(ref.providerCallId), ref, ctx.lookupCall(ref)?.status === 'in_progress');
+      } catch (err) {
+        if (err instanceof CarrierError && isCallUnknown(err)) return 'unknown';
+        throw err;
       }
     },
 

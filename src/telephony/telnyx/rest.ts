@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import Telnyx from 'telnyx';
+import type { CallRetrieveStatusResponse } from 'telnyx/resources/calls';
 import type { Logger } from '../../log.js';
 import { CarrierError } from '../provider.js';
 import { encodeClientState, type CallState } from './client-state.js';
@@ -18,6 +19,8 @@ export type DialRequest = {
   ringTimeoutSeconds: number;
   maxDurationSeconds: number;
 };
+
+export type TelnyxCallStatus = NonNullable<CallRetrieveStatusResponse['data']>;
 
 export type MessageRequest = { to: string; from: string; text: string; webhookUrl: string; messagingProfileId?: string };
 
@@ -100,6 +103,14 @@ export class TelnyxRest {
 
   async reject(callControlId: string, commandId: string): Promise<void> {
     await this.command(() => this.client.calls.actions.reject(callControlId, { cause: 'CALL_REJECTED', command_id: commandId }));
+  }
+
+  /** The call's status as Telnyx keeps it (alive or not, talk time, end time), until 10 minutes after it ended. */
+  async callStatus(callControlId: string): Promise<TelnyxCallStatus> {
+    // A read is as safe to repeat as a command.
+    const res = await this.command(() => this.client.calls.retrieveStatus(callControlId));
+    if (!res.data) throw new CarrierError('Telnyx answered the call status request without data', 'malformed_response');
+    return res.data;
   }
 
   /** Resolves with the Telnyx message id. */

@@ -1,9 +1,10 @@
 import { requireSettings } from '../../config.js';
-import { CarrierError, type Amd, type CallMode, type PlaceCallRequest, type ProviderContext, type SendSmsRequest, type TelephonyProvider } from '../provider.js';
+import { CarrierError, type Amd, type CallMode, type CallRef, type PlaceCallRequest, type ProviderContext, type SendSmsRequest, type TelephonyProvider } from '../provider.js';
 import { createTwilioClient } from './client.js';
 import { twilioWebhookUrl } from './paths.js';
 import { DEFAULT_REQUEST_RETRY, type RequestRetry } from '../retry.js';
 import { requestTwilio } from './request.js';
+import { callResourceEvents } from './status.js';
 import { createTwilioWebhooks } from './webhooks.js';
 
 export type TwilioProviderOptions = { retry?: RequestRetry };
@@ -15,8 +16,9 @@ const MACHINE_DETECTION: Record<Amd, 'Enable' | 'DetectMessageEnd' | undefined> 
   voicemail: 'DetectMessageEnd',
 };
 
-/** Twilio's answers for a call it no longer has live (20404 not found, 21220 not in progress): the hangup is done. */
-const ALREADY_GONE = new Set(['20404', '21220']);
+const NOT_FOUND = '20404';
+/** Twilio's answers for a call it no longer has live (not found, or 21220 not in progress): the hangup is done. */
+const ALREADY_GONE = new Set([NOT_FOUND, '21220']);
 
 /**
  * Twilio Programmable Voice and Messaging. Calls are driven by TwiML served from our voice webhook,
@@ -31,7 +33,6 @@ export function createTwilioProvider(ctx: ProviderContext, opts: TwilioProviderO
 
   return {
     name: 'twilio',
-    callsSurviveRestart: true,
     supportedModes,
     webhooks: createTwilioWebhooks(ctx, publicUrl),
 
@@ -64,8 +65,19 @@ export function createTwilioProvider(ctx: ProviderContext, opts: TwilioProviderO
     async hangup(providerCallId: string) {
       try {
         await requestTwilio('calls.update', () => client.calls(providerCallId).update({ status: 'completed' }), { idempotent: true, retry, log });
+        return 'hung_up';
       } catch (err) {
-        if (err instanceof CarrierError && ALREADY_GONE.has(err.code)) return;
+        if (err instanceof CarrierError && ALREADY_GONE.has(err.code)) return 'gone';
+        throw err;
+      }
+    },
+
+    async callState(ref: CallRef) {
+      try {
+        const call = await requestTwilio('calls.fetch', () => client.calls(ref.providerCallId).fetch(), { idempotent: true, retry, log });
+        return callResourceEvents(call, ref);
+      } catch (err) {
+        if (err instanceof CarrierError && err.code === NOT_FOUND) return 'unknown';
         throw err;
       }
     },
