@@ -107,20 +107,30 @@ class Relay {
   }
 
   private async readEvents(res: IncomingMessage, standing = false): Promise<void> {
-    let data: string[] = [];
+    let buffered = '';
+    res.setEncoding('utf8');
+    for await (const chunk of res) {
+      buffered += chunk as string;
+      // Events end with a blank line; what follows the last one waits for more.
+      let end: number;
+      while ((end = buffered.search(/\r?\n\r?\n/)) >= 0) {
+        this.event(buffered.slice(0, end), standing);
+        buffered = buffered.slice(end).replace(/^\r?\n\r?\n/, '');
+      }
+    }
+  }
+
+  private event(block: string, standing: boolean): void {
     let id: string | undefined;
-    const lines = createInterface({ input: res, crlfDelay: Infinity });
-    for await (const line of lines) {
-      if (line === '') {
-        // An event without data (the server's priming event) carries only an id to resume from.
-        const text = data.join('\n').trim();
-        if (text) this.received(JSON.parse(text) as Frame);
-        if (standing && id) this.lastEventId = id;
-        data = [];
-        id = undefined;
-      } else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
+    const data: string[] = [];
+    for (const line of block.split(/\r?\n/)) {
+      if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
       else if (line.startsWith('id:')) id = line.slice(3).trim();
     }
+    // An event without data (the server's priming event) carries only an id to resume from.
+    const text = data.join('\n').trim();
+    if (text) this.received(JSON.parse(text) as Frame);
+    if (standing && id) this.lastEventId = id;
   }
 
   /** The session's standing SSE stream; reopened with Last-Event-ID after a drop, so nothing sent meanwhile is lost. */
