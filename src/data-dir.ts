@@ -79,11 +79,16 @@ export function httpToken(dataDir: string, configured: string | undefined): stri
   return readFileSync(path, 'utf8').trim();
 }
 
+/** Whether a process runs; a killed one not yet reaped by its parent (a zombie, on Linux) does not. */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true; // no /proc here: trust the signal
   }
 }

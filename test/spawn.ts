@@ -55,7 +55,9 @@ export async function spawnServer(env: Record<string, string>) {
   transport.stderr?.on('data', (d) => (stderr += d));
   const client = new Client({ name: 'e2e', version: '0' });
   if (env.SWITCHBOARD_DATA_DIR) stopEngineAtEnd(env.SWITCHBOARD_DATA_DIR);
-  await client.connect(transport);
+  await client.connect(transport).catch((err: Error) => {
+    throw new Error(`switchboard serve did not come up (${err.message}); its stderr: ${stderr}`);
+  });
   return {
     client,
     transport,

@@ -22,25 +22,34 @@ export async function startEngineFor(settings: FaceSettings, log: ReturnType<typ
     return 2;
   }
   const logPath = engineLogPath(settings.dataDir);
+  let started = false;
   let exited = false;
-  if (!runningEngine(settings.dataDir)) {
-    mkdirSync(settings.dataDir, { recursive: true });
-    const logFile = openSync(logPath, 'a');
-    const child = spawn(process.execPath, [process.argv[1], 'engine', '--exit-when-idle'], { detached: true, stdio: ['ignore', 'ignore', logFile], env: process.env });
-    closeSync(logFile);
-    child.unref();
-    // An engine that cannot start (a read-only database, a taken port) says why in its log and exits: report it at once.
-    child.once('exit', () => (exited = true));
-    log('info', 'started a Switchboard engine in the background', { engine_pid: child.pid, log: logPath });
-  }
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     const engine = await reachEngine(settings);
     if (engine) return engine;
-    if (exited && !runningEngine(settings.dataDir)) throw new Error(`the Switchboard engine could not start: ${lastLines(logPath)}`);
+    // The lock's holder may be starting (wait for it) or gone (a crash: start ours, once).
+    if (!runningEngine(settings.dataDir)) {
+      // An engine that cannot start (a read-only database, a taken port) says why in its log and exits: report it at once.
+      if (exited) throw new Error(`the Switchboard engine could not start: ${lastLines(logPath)}`);
+      if (!started) {
+        started = true;
+        spawnEngine(logPath, settings.dataDir).once('exit', () => (exited = true));
+        log('info', 'started a Switchboard engine in the background', { log: logPath });
+      }
+    }
     await sleep(50);
   }
   throw new Error(`the Switchboard engine did not start within ${START_TIMEOUT_MS / 1000} s; its log (${logPath}) says: ${lastLines(logPath)}`);
+}
+
+function spawnEngine(logPath: string, dataDir: string) {
+  mkdirSync(dataDir, { recursive: true });
+  const logFile = openSync(logPath, 'a');
+  const child = spawn(process.execPath, [process.argv[1], 'engine', '--exit-when-idle'], { detached: true, stdio: ['ignore', 'ignore', logFile], env: process.env });
+  closeSync(logFile);
+  child.unref();
+  return child;
 }
 
 function lastLines(path: string): string {
