@@ -7,6 +7,7 @@ import { ErrorCode, ResourceUpdatedNotificationSchema } from '@modelcontextproto
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
+import { isAlive } from '../src/data-dir.js';
 import { startEngine, type Engine } from '../src/engine/engine.js';
 import { createLogger } from '../src/log.js';
 import { startHarness, testEnv, until } from './helpers.js';
@@ -14,14 +15,6 @@ import { CLI, enginePid, spawnServer, stopEngineAtEnd } from './spawn.js';
 
 const cli = (args: string[], env: Record<string, string>) => spawnSync(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 20_000 });
 const faceEnv = (overrides: Record<string, string> = {}) => testEnv({ SWITCHBOARD_ENGINE: 'auto', ...overrides });
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** `switchboard engine` in the foreground, as systemd would run it; ended by the test. */
 async function foregroundEngine(env: Record<string, string>): Promise<ChildProcess> {
@@ -90,7 +83,7 @@ describe('the engine process', () => {
 
     const stop = cli(['stop'], env);
     expect(stop.stdout).toMatch(new RegExp(`Stopped the engine \\(pid ${pid}\\)`));
-    expect(alive(pid)).toBe(false);
+    expect(isAlive(pid)).toBe(false);
     expect(cli(['status'], env).status).toBe(1);
   });
 
@@ -111,7 +104,7 @@ describe('the engine process', () => {
     } finally {
       db.close();
     }
-    await until(() => !alive(pid), 'the idle engine to exit', 15_000);
+    await until(() => !isAlive(pid), 'the idle engine to exit', 15_000);
     expect(cli(['status'], env).status).toBe(1);
   });
 });
