@@ -61,7 +61,7 @@ export function recordInbound(c: CallsContext, event: Extract<CarrierEvent, { ty
   c.store
     .sql(`INSERT INTO call_attempts (call_id, attempt, provider, provider_call_id, status, started_at) VALUES (?, 1, ?, ?, 'ringing', ?)`)
     .run(id, c.provider.name, event.providerCallId, event.at);
-  c.deadlines.changed();
+  c.deadlines.attemptStarted(Date.parse(event.at));
   c.insights.open(id);
   c.ledger.announce(id);
 }

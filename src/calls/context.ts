@@ -30,6 +30,6 @@ export type CallsContext = {
   linkedWork: LinkedWork;
   log: Logger;
   opts: CallsOptions;
-  /** Told when a live call's deadline may have come closer: an attempt started, or its end was asked for. */
-  deadlines: { changed(): void };
+  /** Told of each new deadline (a new attempt, an end requested), so the one timer is armed for the earliest. */
+  deadlines: { attemptStarted(startedAtMs: number): void; endRequested(): void };
 };

@@ -24,8 +24,9 @@ function callFlow(c: CallsContext): OutboundFlow<PlaceCallRequest, { providerCal
         return null;
       }
       const attempt = (c.store.sql('SELECT count(*) AS n FROM call_attempts WHERE call_id = ?').get(row.id) as { n: number }).n + 1;
-      c.store.sql(`INSERT INTO call_attempts (call_id, attempt, provider, status, started_at) VALUES (?, ?, ?, 'dialing', ?)`).run(row.id, attempt, c.provider.name, nowIso());
-      c.deadlines.changed();
+      const startedAt = nowIso();
+      c.store.sql(`INSERT INTO call_attempts (call_id, attempt, provider, status, started_at) VALUES (?, ?, ?, 'dialing', ?)`).run(row.id, attempt, c.provider.name, startedAt);
+      c.deadlines.attemptStarted(Date.parse(startedAt));
       c.ledger.moveCall(row, 'dialing');
       if (row.mission_id && row.step_id) c.linkedWork.started(row.mission_id, row.step_id);
       return {

@@ -19,7 +19,7 @@ export function endOnPurpose(c: CallsContext, callId: string, reason: EndReason)
     } else if (isLive(row.status)) {
       c.store.sql('UPDATE calls SET end_requested_at = coalesce(end_requested_at, ?), end_reason = coalesce(end_reason, ?) WHERE id = ?').run(new Date().toISOString(), reason, callId);
       // The carrier now has HANGUP_CONFIRM_MS to report the end before the call's deadline ends it here.
-      c.deadlines.changed();
+      c.deadlines.endRequested();
       const attempt = c.records.currentAttempt(callId);
       const providerCallId = attempt?.provider_call_id;
       // Without the carrier's id yet, the hangup follows as soon as the dial response brings it (see dispatch).
