@@ -84,7 +84,9 @@ class Relay {
         await this.readReply(res, frame);
       },
       (err: Error) => this.failed(frame, err),
-    );
+    )
+      // A reply cut off or garbled on the way is an error for its request, not the end of the face.
+      .catch((err: Error) => this.failed(frame, err));
   }
 
   /** A JSON reply or an SSE stream of messages ending with the reply; either way, each message goes to stdout. */
