@@ -1,3 +1,4 @@
+import { EarliestTimer } from '../scheduler/earliest-timer.js';
 import { endAttempt } from './attempt-end.js';
 import type { CallsContext } from './context.js';
 import { endUnconfirmed, HANGUP_CONFIRM_MS, hangupQuietly } from './ending.js';
@@ -15,8 +16,7 @@ type LiveAttempt = { call_id: string; attempt: number; provider_call_id: string 
  */
 export class CallDeadlines {
   private c: CallsContext | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private armedFor = Infinity;
+  private readonly timer = new EarliestTimer(() => this.fire());
 
   /** Starts enforcing; after recovery, so what the carrier says of a call left live by a crash comes first. */
   start(c: CallsContext): void {
@@ -26,9 +26,7 @@ export class CallDeadlines {
 
   stop(): void {
     this.c = undefined;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.armedFor = Infinity;
+    this.timer.disarm();
   }
 
   /**
@@ -37,29 +35,20 @@ export class CallDeadlines {
    */
   attemptStarted(startedAtMs: number): void {
     const c = this.c;
-    if (c) c.store.afterCommit(() => this.arm(startedAtMs + limitSeconds(c) * 1000));
+    if (c) c.store.afterCommit(() => this.timer.arm(startedAtMs + limitSeconds(c) * 1000));
   }
 
   endRequested(): void {
-    this.c?.store.afterCommit(() => this.arm(Date.now() + HANGUP_CONFIRM_MS));
+    this.c?.store.afterCommit(() => this.timer.arm(Date.now() + HANGUP_CONFIRM_MS));
   }
 
   private rearm(): void {
     const c = this.c;
-    if (c) this.arm(liveAttempts(c).reduce((earliest, a) => Math.min(earliest, deadlineOf(c, a)), Infinity));
-  }
-
-  private arm(at: number): void {
-    if (at >= this.armedFor) return;
-    clearTimeout(this.timer);
-    this.armedFor = at;
-    this.timer = setTimeout(() => this.fire(), Math.max(0, at - Date.now()));
+    if (c) this.timer.arm(liveAttempts(c).reduce((earliest, a) => Math.min(earliest, deadlineOf(c, a)), Infinity));
   }
 
   private fire(): void {
     const c = this.c;
-    this.timer = undefined;
-    this.armedFor = Infinity;
     if (!c) return;
     try {
       const now = Date.now();
@@ -69,7 +58,7 @@ export class CallDeadlines {
       this.rearm();
     } catch (err) {
       c.log.error({ err }, 'ending calls past their deadline failed; retrying in a second');
-      this.arm(Date.now() + 1000);
+      this.timer.arm(Date.now() + 1000);
     }
   }
 }

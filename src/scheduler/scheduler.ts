@@ -1,6 +1,7 @@
 import type { Logger } from '../log.js';
 import type { Store } from '../store/store.js';
 import { nowIso } from '../time.js';
+import { EarliestTimer } from './earliest-timer.js';
 
 export type WorkKind = 'call' | 'sms';
 export type WorkItem = { id: number; kind: WorkKind; ref_id: string; due_ms: number };
@@ -24,15 +25,13 @@ export type Workers = {
 };
 
 const BATCH = 500;
-const MAX_TIMER_MS = 60 * 60 * 1000;
 
 /**
  * Durable dispatch of calls and SMS at their time. The queue lives in SQLite; a single timer is armed
  * for the next due item (no polling). Items are claimed in a transaction, so none is dispatched twice.
  */
 export class Scheduler {
-  private timer: NodeJS.Timeout | undefined;
-  private armedFor = Infinity;
+  private readonly timer = new EarliestTimer(() => this.run());
   private lastCallStart = 0;
   private running = false;
   private stopped = true;
@@ -52,15 +51,14 @@ export class Scheduler {
 
   stop(): void {
     this.stopped = true;
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.timer.disarm();
   }
 
   /** Adds work; call inside the transaction that created the call or message. */
   enqueue(kind: WorkKind, refId: string, dueMs: number): void {
     this.store.sql(`INSERT INTO scheduled_work (kind, ref_id, due_ms, state, created_at) VALUES (?, ?, ?, 'pending', ?)`).run(kind, refId, dueMs, nowIso());
     // The timer is re-armed once the caller's transaction has committed.
-    if (dueMs < this.armedFor) queueMicrotask(() => this.arm(dueMs));
+    if (dueMs < this.timer.at) queueMicrotask(() => this.arm(dueMs));
   }
 
   /** Cancels pending work for a call or message; true when something was pending. */
@@ -87,16 +85,10 @@ export class Scheduler {
   }
 
   private arm(at: number): void {
-    if (this.stopped || !this.workers || at >= this.armedFor) return;
-    clearTimeout(this.timer);
-    this.armedFor = at;
-    const delay = Math.min(Math.max(0, at - Date.now()), MAX_TIMER_MS);
-    this.timer = setTimeout(() => this.run(), delay);
+    if (!this.stopped && this.workers) this.timer.arm(at);
   }
 
   private run(): void {
-    this.timer = undefined;
-    this.armedFor = Infinity;
     if (this.stopped || this.running) return;
     this.running = true;
     let next = Infinity;
