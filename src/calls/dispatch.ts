@@ -5,7 +5,7 @@ import type { PlaceCallRequest } from '../telephony/provider.js';
 import { nowIso } from '../time.js';
 import { endAttempt } from './attempt-end.js';
 import type { CallsContext } from './context.js';
-import { hangupQuietly } from './ending.js';
+import { hangUpOnPurpose } from './ending.js';
 import { isWaiting, LIVE_SQL } from './lifecycle.js';
 import type { Call } from './records.js';
 
@@ -46,8 +46,10 @@ function callFlow(c: CallsContext): OutboundFlow<PlaceCallRequest, { providerCal
     send: (request) => c.provider.placeCall(request),
     accepted(request, { providerCallId }) {
       c.ledger.recordProviderId(request.callId, request.attempt, providerCallId);
-      // Ended on purpose while the carrier was still taking the dial.
-      if (c.records.row(request.callId).end_requested_at) c.store.afterCommit(() => void hangupQuietly(c, providerCallId));
+      // Ended on purpose while the carrier was still taking the dial: the same hangup as for any end on purpose.
+      if (c.records.row(request.callId).end_requested_at) {
+        c.store.afterCommit(() => void hangUpOnPurpose(c, { call_id: request.callId, attempt: request.attempt, provider_call_id: providerCallId }));
+      }
     },
     refused(request, carrier) {
       // A refusal the carrier says is final (bad number, bad credentials) is not worth a retry.

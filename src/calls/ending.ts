@@ -63,7 +63,7 @@ export function endUnconfirmed(c: CallsContext, ref: { callId: string; attempt: 
  * Hangs up a call ended on purpose. A carrier that no longer has the call live will report no end, so it is asked
  * how the call ended; a call it does not know at all ends here at once.
  */
-async function hangUpOnPurpose(c: CallsContext, a: { call_id: string; attempt: number; provider_call_id: string }): Promise<void> {
+export async function hangUpOnPurpose(c: CallsContext, a: { call_id: string; attempt: number; provider_call_id: string }): Promise<void> {
   try {
     if ((await c.provider.hangup(a.provider_call_id)) === 'hung_up') return;
     if ((await reconcileAttempt(c, a)) === 'unknown') endUnconfirmed(c, { callId: a.call_id, attempt: a.attempt }, 'unknown_to_carrier');
