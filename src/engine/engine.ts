@@ -43,7 +43,7 @@ export async function startEngine(config: Config, log: Logger, opts: { exitWhenI
     faces: mcp.attached(),
     live_calls: app.calls.liveCount(),
     next_scheduled: app.scheduler.next(),
-    active_missions: app.missions.list({ status: 'active', limit: 10_000 }).length,
+    active_missions: app.missions.count('active'),
   });
 
   let resolveStopped!: () => void;
@@ -72,14 +72,17 @@ export async function startEngine(config: Config, log: Logger, opts: { exitWhenI
     },
   });
 
-  const idleMs = config.SWITCHBOARD_ENGINE_IDLE_SECONDS * 1000;
-  let idleSince = Date.now();
-  const idleTimer = setInterval(() => {
-    if (!opts.exitWhenIdle) return;
-    const s = status();
-    if (s.faces > 0 || s.live_calls > 0 || s.next_scheduled) idleSince = Date.now();
-    else if (Date.now() - idleSince >= idleMs) void stop(`idle for ${config.SWITCHBOARD_ENGINE_IDLE_SECONDS} s with no client, no live call and nothing scheduled`);
-  }, Math.min(5_000, Math.max(100, idleMs / 4))).unref();
+  // Only an engine a face started watches for idleness; one run by hand or by systemd stays up.
+  const idleTimer = opts.exitWhenIdle ? watchIdleness() : undefined;
+  function watchIdleness(): NodeJS.Timeout {
+    const idleMs = config.SWITCHBOARD_ENGINE_IDLE_SECONDS * 1000;
+    let idleSince = Date.now();
+    return setInterval(() => {
+      // Only what keeps an engine up is looked at, not the whole status.
+      if (mcp.attached() > 0 || app.calls.liveCount() > 0 || app.scheduler.next()) idleSince = Date.now();
+      else if (Date.now() - idleSince >= idleMs) void stop(`idle for ${config.SWITCHBOARD_ENGINE_IDLE_SECONDS} s with no client, no live call and nothing scheduled`);
+    }, Math.min(5_000, Math.max(100, idleMs / 4))).unref();
+  }
 
   log.info({ url: sidecar.url, mcp: `${sidecar.url}/mcp`, data_dir: config.SWITCHBOARD_DATA_DIR }, 'engine ready');
   return { app, mcp, token, status, stop, stopped };

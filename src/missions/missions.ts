@@ -165,6 +165,10 @@ export class Missions {
       .all({ status: filter.status ?? null, limit: filter.limit ?? 100 }) as MissionSummary[];
   }
 
+  count(status: MissionStatus): number {
+    return (this.store.sql('SELECT count(*) AS n FROM missions WHERE status = ?').get(status) as { n: number }).n;
+  }
+
   recentEvents(missionId: string, limit = 20): MissionEvent[] {
     const rows = this.store
       .sql('SELECT seq, type, summary, step_id, payload, source, created_at FROM events WHERE mission_id = ? ORDER BY seq DESC LIMIT ?')
