@@ -3,6 +3,7 @@ import { createApp, type App } from '../app.js';
 import type { Config } from '../config.js';
 import { httpToken } from '../data-dir.js';
 import { hasBearer } from '../http/auth.js';
+import { sendJson } from '../http/server.js';
 import type { Logger } from '../log.js';
 import { createMcpHttp, type McpHttp } from '../mcp/http.js';
 
@@ -61,14 +62,14 @@ export async function startEngine(config: Config, log: Logger, opts: { exitWhenI
   sidecar.mount({
     path: CONTROL_PATH,
     async handle(req: IncomingMessage, res: ServerResponse) {
-      if (!hasBearer(req, token)) return json(res, 401, { error: 'bearer token required' });
-      if (req.method === 'GET') return json(res, 200, status());
+      if (!hasBearer(req, token)) return sendJson(res, 401, { error: 'bearer token required' });
+      if (req.method === 'GET') return sendJson(res, 200, status());
       if (req.method === 'POST') {
-        json(res, 202, { stopping: true });
+        sendJson(res, 202, { stopping: true });
         void stop('switchboard stop');
         return;
       }
-      json(res, 405, { error: 'GET for status, POST to stop' });
+      sendJson(res, 405, { error: 'GET for status, POST to stop' });
     },
   });
 
@@ -108,10 +109,4 @@ function allowedPeers(url: string, publicUrl: string | undefined): { allowedHost
     origins.add(new URL(publicUrl).origin);
   }
   return { allowedHosts: [...hosts], allowedOrigins: [...origins] };
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
 }

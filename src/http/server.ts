@@ -47,7 +47,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   const server = createServer({ headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs, connectionsCheckingInterval: sweepMs }, (req, res) => {
     handle(req, res).catch((err) => {
       opts.log.error({ err, path: req.url }, 'sidecar request failed');
-      if (!res.headersSent) send(res, 500, 'application/json', JSON.stringify({ error: 'internal error' }));
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
       else res.end();
     });
   });
@@ -55,14 +55,14 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://sidecar');
     if (req.method === 'GET' && url.pathname === '/healthz') {
-      return send(res, 200, 'application/json', JSON.stringify(opts.health()));
+      return sendJson(res, 200, opts.health());
     }
     const mount = mounts.get(url.pathname);
     if (mount) return mount.handle(req, res);
     const route = table.get(`${req.method} ${url.pathname}`);
-    if (!route) return send(res, 404, 'application/json', JSON.stringify({ error: 'not found' }));
+    if (!route) return sendJson(res, 404, { error: 'not found' });
     const rawBody = await readBody(req);
-    if (rawBody === null) return send(res, 413, 'application/json', JSON.stringify({ error: `body larger than ${MAX_BODY_BYTES} bytes` }));
+    if (rawBody === null) return sendJson(res, 413, { error: `body larger than ${MAX_BODY_BYTES} bytes` });
     const out = await route.handle({ path: url.pathname, query: url.searchParams, headers: req.headers, rawBody });
     send(res, out.status, out.contentType ?? 'text/plain', out.body ?? '');
   }
@@ -90,10 +90,11 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   };
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer | null> {
+/** The request body, or null (the rest unread) when it is larger than `maxBytes`. */
+export function readBody(req: IncomingMessage, maxBytes = MAX_BODY_BYTES): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > MAX_BODY_BYTES) {
+    if (declared > maxBytes) {
       req.resume();
       return resolve(null);
     }
@@ -101,9 +102,9 @@ function readBody(req: IncomingMessage): Promise<Buffer | null> {
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+      if (size <= maxBytes) chunks.push(chunk);
     });
-    req.on('end', () => resolve(size > MAX_BODY_BYTES ? null : Buffer.concat(chunks)));
+    req.on('end', () => resolve(size > maxBytes ? null : Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -111,4 +112,8 @@ function readBody(req: IncomingMessage): Promise<Buffer | null> {
 function send(res: ServerResponse, status: number, contentType: string, body: string): void {
   res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  send(res, status, 'application/json', JSON.stringify(value));
 }

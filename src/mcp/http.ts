@@ -4,7 +4,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from '../app.js';
 import { hasBearer } from '../http/auth.js';
-import type { Mount } from '../http/server.js';
+import { readBody, sendJson, type Mount } from '../http/server.js';
 import { BoundedEventStore } from './event-store.js';
 import { createMcpServer } from './server.js';
 
@@ -82,22 +82,14 @@ export function createMcpHttp(app: App, opts: { token: string; allowedHosts: str
 }
 
 function refuse(res: ServerResponse, status: number, message: string): void {
-  const body = JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null });
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
+  sendJson(res, status, { jsonrpc: '2.0', error: { code: -32000, message }, id: null });
 }
 
 /** The initialize request's body (MCP requests are small; the SDK caps later ones itself). */
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > 1024 * 1024) return undefined;
-    chunks.push(chunk as Buffer);
-  }
+  const body = await readBody(req, 1024 * 1024);
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return body && JSON.parse(body.toString('utf8'));
   } catch {
     return undefined;
   }
