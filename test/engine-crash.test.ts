@@ -13,21 +13,7 @@ describe('an engine killed mid-call', () => {
   it('the next engine asks Telnyx about every call left live and ends each as it really ended', async () => {
     const telnyx = await TelnyxEmulator.start({ speakMs: 20 });
     emulators.push(telnyx);
-    const port = await freePort();
-    const publicUrl = `http://127.0.0.1:${port}`;
-    telnyx.webhookUrl = `${publicUrl}/webhooks/telnyx`;
-    const env = testEnv({
-      SWITCHBOARD_ENGINE: 'auto',
-      SWITCHBOARD_PROVIDER: 'telnyx',
-      SWITCHBOARD_HTTP_PORT: String(port),
-      SWITCHBOARD_PUBLIC_URL: publicUrl,
-      SWITCHBOARD_TELNYX_API_URL: telnyx.url,
-      SWITCHBOARD_FROM_NUMBER: OUR_NUMBER,
-      TELNYX_API_KEY: telnyx.apiKey,
-      TELNYX_CONNECTION_ID: telnyx.connectionId,
-      TELNYX_PUBLIC_KEY: telnyx.publicKeyRaw,
-      SWITCHBOARD_LOG_LEVEL: 'warn',
-    });
+    const env = testEnv({ SWITCHBOARD_ENGINE: 'auto', SWITCHBOARD_LOG_LEVEL: 'warn', ...telnyx.switchboardEnv(await freePort(), OUR_NUMBER) });
     const talked = '+12125550161';
     const ringingOn = '+12125550162';
     telnyx.scriptCall(talked, 'manual');

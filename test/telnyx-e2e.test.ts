@@ -32,19 +32,9 @@ async function switchboardOnTelnyx(extraEnv: Record<string, string> = {}, networ
   const telnyx = await TelnyxEmulator.start({ speakMs: 20, ...network });
   const slot: (typeof running)[number] = { telnyx };
   running.push(slot);
-  const port = await freePort();
-  const publicUrl = `http://127.0.0.1:${port}`;
-  telnyx.webhookUrl = `${publicUrl}/webhooks/telnyx`; // the connection's and messaging profile's webhook, for inbound
   const env = {
     SWITCHBOARD_DATA_DIR: tempDir(),
-    SWITCHBOARD_PROVIDER: 'telnyx',
-    SWITCHBOARD_HTTP_PORT: String(port),
-    SWITCHBOARD_PUBLIC_URL: publicUrl,
-    SWITCHBOARD_TELNYX_API_URL: telnyx.url,
-    SWITCHBOARD_FROM_NUMBER: OUR_NUMBER,
-    TELNYX_API_KEY: telnyx.apiKey,
-    TELNYX_CONNECTION_ID: telnyx.connectionId,
-    TELNYX_PUBLIC_KEY: telnyx.publicKeyRaw,
+    ...telnyx.switchboardEnv(await freePort(), OUR_NUMBER),
     TELNYX_MESSAGING_PROFILE_ID: MESSAGING_PROFILE,
     ...extraEnv,
   };

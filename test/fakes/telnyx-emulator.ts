@@ -94,6 +94,25 @@ export class TelnyxEmulator {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v2`;
   }
 
+  /**
+   * The settings of a Switchboard on this account whose listener will be on `port`, and the connection's and messaging
+   * profile's webhook (for inbound calls and texts) pointed at it, as the owner would paste it in the portal.
+   */
+  switchboardEnv(port: number, fromNumber: string): Record<string, string> {
+    const publicUrl = `http://127.0.0.1:${port}`;
+    this.webhookUrl = `${publicUrl}/webhooks/telnyx`;
+    return {
+      SWITCHBOARD_PROVIDER: 'telnyx',
+      SWITCHBOARD_HTTP_PORT: String(port),
+      SWITCHBOARD_PUBLIC_URL: publicUrl,
+      SWITCHBOARD_TELNYX_API_URL: this.url,
+      SWITCHBOARD_FROM_NUMBER: fromNumber,
+      TELNYX_API_KEY: this.apiKey,
+      TELNYX_CONNECTION_ID: this.connectionId,
+      TELNYX_PUBLIC_KEY: this.publicKeyRaw,
+    };
+  }
+
   /** The webhook public key as the Telnyx portal shows it: base64 of the raw 32 bytes. */
   get publicKeyRaw(): string {
     return Buffer.from(this.publicKeyDer, 'base64').subarray(-32).toString('base64');
