@@ -35,6 +35,8 @@ export type App = {
   scheduler: Scheduler;
   provider: TelephonyProvider;
   sidecar: Sidecar | null;
+  /** Writes the listener's URL into the data dir's lock, where faces look for it: call once `/mcp` is served. */
+  publish(): void;
   stop(): Promise<void>;
 };
 
@@ -95,7 +97,6 @@ export async function createApp(config: Config, log: Logger, opts: { listen?: bo
     if (opts.listen) {
       const listening = await listen(config, log, provider, store);
       opened.push(() => listening.close());
-      lock.publish(listening.url);
       sidecar = listening;
     }
     // Holding the lock, nothing else runs this data dir: whatever is still live was left by a crash.
@@ -109,6 +110,9 @@ export async function createApp(config: Config, log: Logger, opts: { listen?: bo
     let stopped: Promise<void> | undefined;
     return {
       config, log, store, changes, missions, assistants, calls, messages, insights, doNotContact, scheduler, provider, sidecar,
+      publish: () => {
+        if (sidecar) lock.publish(sidecar.url);
+      },
       stop: () => (stopped ??= closeOpened()),
     };
   } catch (err) {

@@ -40,6 +40,19 @@ describe('faces on one engine', () => {
     }
   });
 
+  it('a face started while an embedded server runs attaches to it', async () => {
+    const env = testEnv();
+    const embedded = await spawnServer({ ...env, SWITCHBOARD_ENGINE: 'embedded' });
+    const face = await spawnServer({ ...env, SWITCHBOARD_ENGINE: 'auto' });
+    try {
+      await embedded.call('create_mission', { name: 'Shared', instructions: 'x' });
+      expect((await face.call('get_mission', { mission_id: 'shared' })).status).toBe('active');
+    } finally {
+      await face.close();
+      await embedded.close();
+    }
+  });
+
   it('two faces placing calls at the same time still get the configured spacing between call starts', async () => {
     const env = faceEnv({ SWITCHBOARD_MIN_CALL_SPACING_MS: '300' });
     const faces = [await spawnServer(env), await spawnServer(env)];

@@ -85,6 +85,8 @@ export async function startEngine(config: Config, log: Logger, opts: { exitWhenI
     }, Math.min(5_000, Math.max(100, idleMs / 4))).unref();
   }
 
+  // Only now do faces find it: a face that found the URL earlier would have met a 404 at /mcp.
+  app.publish();
   log.info({ url: sidecar.url, mcp: `${sidecar.url}/mcp`, data_dir: config.SWITCHBOARD_DATA_DIR }, 'engine ready');
   return { app, mcp, token, status, stop, stopped };
 }

@@ -1,18 +1,19 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { createApp } from '../app.js';
+import { startEngine } from '../engine/engine.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { createMcpServer } from '../mcp/server.js';
 
 /**
- * `switchboard serve` with SWITCHBOARD_ENGINE=embedded: the whole engine inside this process, MCP on stdio plus the
- * sidecar; it stops (and its live calls with it) on SIGINT, SIGTERM or stdin closing.
+ * `switchboard serve` with SWITCHBOARD_ENGINE=embedded: the whole engine inside this process, MCP on stdio as well as
+ * at `/mcp` (so a face started meanwhile attaches to it); it stops, live calls with it, on SIGINT, SIGTERM or stdin closing.
  */
 export async function runEmbedded(config: Config, log: Logger): Promise<number> {
   if (config.SWITCHBOARD_INSECURE_SKIP_WEBHOOK_VERIFY) {
     log.warn('SWITCHBOARD_INSECURE_SKIP_WEBHOOK_VERIFY is on: carrier webhooks are NOT authenticated. Never use this on a public URL.');
   }
-  const app = await createApp(config, log, { listen: true });
+  const engine = await startEngine(config, log, { exitWhenIdle: false });
+  const { app } = engine;
   const mcp = createMcpServer(app);
   const transport = new StdioServerTransport();
 
@@ -24,7 +25,7 @@ export async function runEmbedded(config: Config, log: Logger): Promise<number> 
     stopping = true;
     log.info({ reason }, 'shutting down');
     await mcp.close().catch(() => undefined);
-    await app.stop();
+    await engine.stop(reason);
     log.flush();
     resolveExit(0);
   };
@@ -37,7 +38,7 @@ export async function runEmbedded(config: Config, log: Logger): Promise<number> 
   try {
     await mcp.server.connect(transport);
   } catch (err) {
-    await app.stop();
+    await engine.stop('stdio failed');
     throw err;
   }
   log.info({ provider: app.provider.name, data_dir: config.SWITCHBOARD_DATA_DIR, sidecar: app.sidecar?.url }, 'switchboard ready');
