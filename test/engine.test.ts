@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { isAlive } from '../src/data-dir.js';
+import { createApp } from '../src/app.js';
 import { startEngine, type Engine } from '../src/engine/engine.js';
+import { createMcpHttp } from '../src/mcp/http.js';
 import { createLogger } from '../src/log.js';
 import { startHarness, testEnv, until } from './helpers.js';
 import { CLI, enginePid, spawnServer, stopEngineAtEnd } from './spawn.js';
@@ -154,6 +156,25 @@ describe('/mcp over Streamable HTTP', () => {
     const ok = await post(url, bearer, initialize);
     expect(ok.status).toBe(200);
     expect(ok.session).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('closes a session its client left without ending it, once nothing of it has been open for a while', async () => {
+    const app = await createApp(loadConfig(testEnv()), createLogger('silent'), { listen: true });
+    const host = new URL(app.sidecar!.url).host;
+    const mcp = createMcpHttp(app, { token: 'a-test-token-of-20-chars', allowedHosts: [host], allowedOrigins: [], sessionIdleMs: 100 });
+    app.sidecar!.mount(mcp.mount);
+    try {
+      const bearer = { authorization: 'Bearer a-test-token-of-20-chars' };
+      const { session } = await post(`${app.sidecar!.url}/mcp`, bearer, initialize);
+      const list = () => post(`${app.sidecar!.url}/mcp`, { ...bearer, 'mcp-session-id': session! }, { jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} });
+      expect((await list()).status).toBe(200);
+      // Asking would keep it alive: leave it alone for several idle periods, then look once.
+      await new Promise((r) => setTimeout(r, 600));
+      expect((await list()).status).toBe(404);
+    } finally {
+      await mcp.close();
+      await app.stop();
+    }
   });
 
   it('a client whose event stream dropped gets the notifications it missed when it reconnects', async () => {

@@ -10,7 +10,10 @@ import { createMcpServer } from './server.js';
 
 export const MCP_PATH = '/mcp';
 
-type Session = { transport: StreamableHTTPServerTransport; close(): Promise<void>; inFlight: number };
+type Session = { transport: StreamableHTTPServerTransport; close(): Promise<void>; inFlight: number; lastActive: number };
+
+/** A session with nothing open for this long is closed: its client went away without ending it (a kill -9). */
+const SESSION_IDLE_MS = 30 * 60 * 1000;
 
 export type McpHttp = {
   mount: Mount;
@@ -24,8 +27,13 @@ export type McpHttp = {
  * subscriptions, resumable SSE through an event store. Every request needs the bearer token; the Host and
  * Origin must be ours, so a web page cannot reach a loopback engine through DNS rebinding.
  */
-export function createMcpHttp(app: App, opts: { token: string; allowedHosts: string[]; allowedOrigins: string[] }): McpHttp {
+export function createMcpHttp(app: App, opts: { token: string; allowedHosts: string[]; allowedOrigins: string[]; sessionIdleMs?: number }): McpHttp {
   const sessions = new Map<string, Session>();
+  const idleMs = opts.sessionIdleMs ?? SESSION_IDLE_MS;
+  // Each session's MCP server listens to every change; one left behind would cost on every change for ever.
+  const sweep = setInterval(() => {
+    for (const session of sessions.values()) if (session.inFlight === 0 && Date.now() - session.lastActive > idleMs) void session.transport.close();
+  }, Math.min(60_000, idleMs)).unref();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const host = req.headers.host ?? '';
@@ -59,7 +67,7 @@ export function createMcpHttp(app: App, opts: { token: string; allowedHosts: str
       if (transport.sessionId) sessions.delete(transport.sessionId);
       void mcp.close();
     };
-    const session: Session = { transport, inFlight: 0, close: () => mcp.close() };
+    const session: Session = { transport, inFlight: 0, lastActive: Date.now(), close: () => mcp.close() };
     void mcp.server.connect(transport);
     return session;
   }
@@ -67,7 +75,10 @@ export function createMcpHttp(app: App, opts: { token: string; allowedHosts: str
   // A session counts as attached while one of its requests or streams is open.
   async function track(session: Session, res: ServerResponse, run: () => Promise<void>): Promise<void> {
     session.inFlight++;
-    res.once('close', () => session.inFlight--);
+    res.once('close', () => {
+      session.inFlight--;
+      session.lastActive = Date.now();
+    });
     await run();
   }
 
@@ -75,6 +86,7 @@ export function createMcpHttp(app: App, opts: { token: string; allowedHosts: str
     mount: { path: MCP_PATH, handle },
     attached: () => [...sessions.values()].filter((s) => s.inFlight > 0).length,
     close: async () => {
+      clearInterval(sweep);
       await Promise.all([...sessions.values()].map((s) => s.close()));
       sessions.clear();
     },
