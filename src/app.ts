@@ -18,6 +18,7 @@ import { createProvider } from './telephony/index.js';
 import type { TelephonyProvider } from './telephony/provider.js';
 import { acquireLock } from './data-dir.js';
 import { VERSION } from './version.js';
+import type { MediaHub } from './voice/media-port.js';
 import { ScriptedAgent } from './voice/sim-agent.js';
 
 /** Everything one Switchboard process holds; the MCP server, CLI and sidecar all call into it. */
@@ -65,6 +66,7 @@ export async function createApp(config: Config, log: Logger, opts: { listen?: bo
     const doNotContact = new DoNotContact(store);
 
     const carrier = createCarrierContext({ config, log, store, doNotContact, voice: new ScriptedAgent() });
+    opened.push(() => carrier.stop());
     const provider = await createProvider(config, carrier.ctx);
     opened.push(() => provider.stop());
 
@@ -95,7 +97,7 @@ export async function createApp(config: Config, log: Logger, opts: { listen?: bo
 
     let sidecar: Sidecar | null = null;
     if (opts.listen) {
-      const listening = await listen(config, log, provider, store);
+      const listening = await listen(config, log, provider, store, carrier.ctx.voice);
       opened.push(() => listening.close());
       sidecar = listening;
     }
@@ -121,13 +123,14 @@ export async function createApp(config: Config, log: Logger, opts: { listen?: bo
   }
 }
 
-async function listen(config: Config, log: Logger, provider: TelephonyProvider, store: Store): Promise<Sidecar> {
+async function listen(config: Config, log: Logger, provider: TelephonyProvider, store: Store, voice: MediaHub | null): Promise<Sidecar> {
   try {
     const sidecar = await startSidecar({
       host: config.SWITCHBOARD_HTTP_HOST,
       port: config.SWITCHBOARD_HTTP_PORT,
       log,
       routes: provider.webhooks,
+      ...(voice && { media: { routes: provider.mediaStreams, hub: voice } }),
       health: () => ({ ok: store.db.open, version: VERSION, provider: provider.name, store: { open: store.db.open, schema_version: schemaVersion(store.db) } }),
     });
     log.info({ url: sidecar.url }, 'sidecar listening');

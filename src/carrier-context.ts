@@ -9,6 +9,10 @@ import { recordDelivery } from './store/webhook-inbox.js';
 import type { CarrierEvent, InboundDecision, ProviderContext } from './telephony/provider.js';
 import { INBOUND_DISCLOSURE } from './voice/disclosure.js';
 import type { VoiceEngine } from './voice/engine.js';
+import { isLive, type CallStatus } from './calls/lifecycle.js';
+import { LiveVoice } from './voice/live-voice.js';
+import type { AttemptRef } from './voice/media-port.js';
+import type { VoiceCallSink } from './voice/voice-call.js';
 
 /**
  * What carrier adapters may ask of Switchboard, wired from the domain. Deliveries are recorded in the webhook
@@ -18,6 +22,8 @@ import type { VoiceEngine } from './voice/engine.js';
 export function createCarrierContext(deps: { config: Config; log: Logger; store: Store; doNotContact: DoNotContact; voice: VoiceEngine }): {
   ctx: ProviderContext;
   attach(domain: { providerName: string; calls: Calls; messages: Messages }): void;
+  /** Ends every live voice session (the engine is stopping). */
+  stop(): void;
 } {
   const { config, log, store } = deps;
   let domain: { providerName: string; calls: Calls; messages: Messages } | undefined;
@@ -45,6 +51,17 @@ export function createCarrierContext(deps: { config: Config; log: Logger; store:
   }
 
   const greeting = `${INBOUND_DISCLOSURE} ${config.SWITCHBOARD_INBOUND_GREETING}`.trim();
+  const deliverNow = (events: CarrierEvent[]) => void ctx.deliver(null, events);
+  const liveVoice =
+    config.SWITCHBOARD_VOICE === 'openai' && config.OPENAI_API_KEY
+      ? new LiveVoice({
+          settings: { url: config.SWITCHBOARD_OPENAI_REALTIME_URL, apiKey: config.OPENAI_API_KEY, model: config.SWITCHBOARD_OPENAI_MODEL, voice: config.SWITCHBOARD_OPENAI_VOICE },
+          log: log.child({ component: 'live-voice' }),
+          plan: (ref) => wired().calls.agentPlan(ref)?.plan,
+          isLive: (ref) => isLive((wired().calls.liveInfo(ref)?.status ?? 'completed') as CallStatus),
+          sink: (ref) => liveVoiceSink(ref, deliverNow),
+        })
+      : null;
 
   const ctx: ProviderContext = {
     config,
@@ -67,6 +84,7 @@ export function createCarrierContext(deps: { config: Config; log: Logger; store:
       return { accept: true, greeting };
     },
     lookupCall: (ref) => wired().calls.liveInfo(ref),
+    voice: liveVoice,
     async converse(ref, line) {
       const target = wired().calls.agentPlan(ref);
       if (!target) return line.hangup();
@@ -79,5 +97,17 @@ export function createCarrierContext(deps: { config: Config; log: Logger; store:
       }
     },
   };
-  return { ctx, attach: (d) => (domain = d) };
+  return { ctx, attach: (d) => (domain = d), stop: () => liveVoice?.stop() };
+}
+
+/** What a live voice session records, as events of its attempt through the same delivery path as the carrier's. */
+function liveVoiceSink(ref: AttemptRef, deliver: (events: CarrierEvent[]) => void): Omit<VoiceCallSink, 'closed'> {
+  const at = () => new Date().toISOString();
+  return {
+    transcript: (speaker, text, when) => deliver([{ ...ref, type: 'call.transcript', speaker, text, at: when }]),
+    report: (report) => deliver([{ ...ref, type: 'call.report', report, at: at() }]),
+    pressed: (digits) => deliver([{ ...ref, type: 'call.dtmf', digits, at: at() }]),
+    latency: (t) => deliver([{ ...ref, type: 'call.turn_latency', turn: t.turn, modelMs: t.modelMs, firstFrameMs: t.firstFrameMs, at: t.at }]),
+    failed: (code, message) => deliver([{ ...ref, type: 'call.ended', status: 'failed', cause: 'voice_agent_failed', errorCode: code, errorMessage: message, at: at() }]),
+  };
 }

@@ -62,14 +62,19 @@ const ConfigSchema = z
     SWITCHBOARD_TELNYX_API_URL: z.url().optional(),
     OPENAI_API_KEY: z.string().min(1).optional(),
     SWITCHBOARD_OPENAI_REALTIME_URL: z.url({ protocol: /^wss?$/ }).default('wss://api.openai.com/v1/realtime'),
+    SWITCHBOARD_OPENAI_MODEL: z.string().min(1).default('gpt-realtime'),
+    SWITCHBOARD_OPENAI_VOICE: z.string().min(1).default('marin'),
   })
   .superRefine((c, ctx) => {
     for (const key of carrierRequirements(c)) {
       if (c[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: REQUIRED_BECAUSE[key] });
     }
     if (c.SWITCHBOARD_VOICE === 'openai') {
-      // Accepting it would silently run the scripted agent instead; say so until the realtime bridge exists.
-      ctx.addIssue({ code: 'custom', path: ['SWITCHBOARD_VOICE'], message: 'openai (live voice) is not available in this version yet; use sim (the scripted voice agent)' });
+      if (c.SWITCHBOARD_PROVIDER === 'sim') {
+        // The simulated carrier has no audio to stream; accepting it would silently run the scripted agent instead.
+        ctx.addIssue({ code: 'custom', path: ['SWITCHBOARD_VOICE'], message: 'openai (live voice) needs a real carrier to stream the call: set SWITCHBOARD_PROVIDER=twilio or telnyx, or use SWITCHBOARD_VOICE=sim' });
+      }
+      if (!c.OPENAI_API_KEY) ctx.addIssue({ code: 'custom', path: ['OPENAI_API_KEY'], message: 'is required when SWITCHBOARD_VOICE=openai (an API key from platform.openai.com)' });
     }
     if (c.SWITCHBOARD_INBOUND_POLICY === 'allowlist' && c.SWITCHBOARD_INBOUND_ALLOWLIST.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['SWITCHBOARD_INBOUND_ALLOWLIST'], message: 'must list at least one E.164 number when SWITCHBOARD_INBOUND_POLICY=allowlist' });

@@ -45,11 +45,12 @@ describe('start-up', () => {
     }
   });
 
-  it('refuses SWITCHBOARD_VOICE=openai until live voice exists, instead of silently running the scripted agent', () => {
-    const env = testEnv({ SWITCHBOARD_VOICE: 'openai', OPENAI_API_KEY: 'sk-test' });
+  it('refuses SWITCHBOARD_VOICE=openai on the simulated carrier or without a key, instead of silently running the scripted agent', () => {
+    const env = testEnv({ SWITCHBOARD_VOICE: 'openai' });
     const run = spawnSync(process.execPath, [CLI, 'serve'], { env: { PATH: process.env.PATH ?? '', ...env }, input: '' });
     expect(run.status).toBe(2);
-    expect(run.stderr.toString()).toMatch(/SWITCHBOARD_VOICE: openai \(live voice\) is not available in this version yet; use sim/);
+    expect(run.stderr.toString()).toMatch(/SWITCHBOARD_VOICE: openai \(live voice\) needs a real carrier/);
+    expect(run.stderr.toString()).toMatch(/OPENAI_API_KEY: is required when SWITCHBOARD_VOICE=openai/);
   });
 
   it.each([['serve', '--help'], ['serve', '-h'], ['help']])('`switchboard %s %s` prints the usage and starts nothing', (...args) => {

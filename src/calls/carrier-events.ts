@@ -40,6 +40,11 @@ export function applyCallEvent(c: CallsContext, event: CallEvent): void {
       return c.ledger.addTurn(callId, attempt.attempt, 'agent', `(pressed ${event.digits})`, event.at);
     case 'call.transcript':
       return c.ledger.addTurn(callId, attempt.attempt, event.speaker, event.text, event.at);
+    case 'call.turn_latency':
+      c.store
+        .sql('INSERT OR IGNORE INTO call_turn_latency (call_id, attempt, turn, model_ms, first_frame_ms, at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(callId, attempt.attempt, event.turn, event.modelMs, event.firstFrameMs, event.at);
+      return c.ledger.announce(callId);
     case 'call.report':
       c.insights.record(callId, event.report);
       return c.ledger.announce(callId);

@@ -21,6 +21,10 @@ export type CallAttempt = {
 
 export type TranscriptTurn = { attempt: number; speaker: 'agent' | 'callee'; text: string; at: string };
 
+/** Live voice delay over a call's turns, in ms: callee stopped speaking → first model audio, → first frame to the carrier. */
+export type CallLatency = { turns: number; model_ms: Percentiles; first_frame_ms: Percentiles };
+export type Percentiles = { p50: number; p95: number };
+
 export type Call = {
   call_id: string;
   direction: 'outbound' | 'inbound';
@@ -35,6 +39,8 @@ export type Call = {
   duration_seconds: number | null;
   attempts: CallAttempt[];
   transcript: TranscriptTurn[];
+  /** Per-turn delay of a live voice call; null for calls without one. */
+  latency: CallLatency | null;
   outcome: string | null;
   summary: string | null;
   fields: Record<string, unknown>;
@@ -117,6 +123,7 @@ export class CallRecords {
       duration_seconds: duration,
       attempts,
       transcript: this.transcript(callId),
+      latency: this.latency(callId),
       outcome: insight.outcome,
       summary: insight.summary,
       fields: insight.fields,
@@ -146,6 +153,12 @@ export class CallRecords {
 
   transcript(callId: string): TranscriptTurn[] {
     return this.store.sql('SELECT attempt, speaker, text, at FROM transcript_turns WHERE call_id = ? ORDER BY seq').all(callId) as TranscriptTurn[];
+  }
+
+  latency(callId: string): CallLatency | null {
+    const rows = this.store.sql('SELECT model_ms, first_frame_ms FROM call_turn_latency WHERE call_id = ?').all(callId) as { model_ms: number; first_frame_ms: number }[];
+    if (rows.length === 0) return null;
+    return { turns: rows.length, model_ms: percentiles(rows.map((r) => r.model_ms)), first_frame_ms: percentiles(rows.map((r) => r.first_frame_ms)) };
   }
 
   list(filter: { mission_id?: string; status?: CallStatus; limit?: number } = {}): CallSummary[] {
@@ -186,4 +199,11 @@ export class CallRecords {
   attemptByProviderId(provider: string, providerCallId: string): AttemptRow | undefined {
     return this.store.sql('SELECT * FROM call_attempts WHERE provider = ? AND provider_call_id = ?').get(provider, providerCallId) as AttemptRow | undefined;
   }
+}
+
+/** Nearest-rank percentiles, rounded to 0.1 ms. */
+function percentiles(values: number[]): Percentiles {
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = (p: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]! * 10) / 10;
+  return { p50: rank(0.5), p95: rank(0.95) };
 }

@@ -1,7 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
 import type { WebhookRoute } from '../telephony/provider.js';
+import type { MediaHub, MediaRoute } from '../voice/media-port.js';
 
 /** Carrier webhooks are small; anything bigger is refused before it is buffered. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -22,6 +25,8 @@ export type SidecarOptions = {
   port: number;
   log: Logger;
   routes: readonly WebhookRoute[];
+  /** Carrier media WebSockets (live voice), and the hub that decides which sockets may join a call. */
+  media?: { routes: readonly MediaRoute[]; hub: MediaHub };
   health: () => Record<string, unknown>;
   limits?: Partial<ConnectionLimits>;
 };
@@ -67,6 +72,19 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     send(res, out.status, out.contentType ?? 'text/plain', out.body ?? '');
   }
 
+  // Media frames are 20 ms of audio (a few hundred bytes); nothing a carrier sends comes near this.
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024, perMessageDeflate: false });
+  const mediaRoutes = new Map((opts.media?.routes ?? []).map((r) => [r.path, r]));
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const route = mediaRoutes.get(new URL(req.url ?? '/', 'http://sidecar').pathname);
+    if (!route || !opts.media) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const hub = opts.media.hub;
+    sockets.handleUpgrade(req, socket, head, (ws) => route.open(ws, req, hub));
+  });
+
   server.keepAliveTimeout = limits.idleTimeoutMs;
   server.maxConnections = limits.maxConnections;
   await new Promise<void>((resolve, reject) => {
@@ -86,6 +104,9 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+        // Upgraded sockets are no longer the HTTP server's to close.
+        for (const ws of sockets.clients) ws.terminate();
+        sockets.close();
       }),
   };
 }

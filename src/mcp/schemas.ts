@@ -106,6 +106,14 @@ export const Call = CallSummary.omit({ attempts: true }).extend({
     }),
   ),
   transcript: z.array(z.object({ attempt: z.number().int(), speaker: z.enum(['agent', 'callee']), text: z.string(), at: time })),
+  latency: z
+    .object({
+      turns: z.number().int(),
+      model_ms: z.object({ p50: z.number(), p95: z.number() }),
+      first_frame_ms: z.object({ p50: z.number(), p95: z.number() }),
+    })
+    .nullable()
+    .describe('Live voice only: per-turn delay from the callee going quiet to the first model audio, and to the first frame sent to the carrier.'),
   summary: z.string().nullable(),
   fields: z.record(z.string(), json),
   error: z.object({ code: z.string().nullable(), message: z.string() }).nullable(),

@@ -203,4 +203,20 @@ ALTER TABLE calls ADD COLUMN end_reason TEXT;
 CREATE INDEX calls_to_status ON calls(to_number, status);
 `,
   },
+  {
+    version: 3,
+    name: 'per-turn latency of live voice calls',
+    sql: `
+-- One row per callee turn answered by the live agent: callee stopped speaking → first model audio → first frame out.
+CREATE TABLE call_turn_latency (
+  call_id        TEXT NOT NULL REFERENCES calls(id),
+  attempt        INTEGER NOT NULL,
+  turn           INTEGER NOT NULL,
+  model_ms       REAL NOT NULL,
+  first_frame_ms REAL NOT NULL,
+  at             TEXT NOT NULL,
+  PRIMARY KEY (call_id, attempt, turn)
+);
+`,
+  },
 ];

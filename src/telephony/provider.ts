@@ -1,6 +1,8 @@
 import type { Config } from '../config.js';
 import type { AgentReport } from '../insights/insights.js';
 import type { Logger } from '../log.js';
+import type { AnsweredBy, CallMode, VoiceLine } from '../voice/engine.js';
+import type { LiveVoicePort, MediaRoute } from '../voice/media-port.js';
 
 /**
  * The edge between Switchboard and a phone network. Each carrier (sim, twilio, telnyx) is one
@@ -27,16 +29,16 @@ export interface TelephonyProvider {
   sendSms(req: SendSmsRequest): Promise<{ providerMessageId: string }>;
   /** Carrier webhook endpoints to mount on the sidecar (empty for sim). */
   readonly webhooks: readonly WebhookRoute[];
+  /** Media WebSocket paths the carrier streams live calls to (empty without live voice). */
+  readonly mediaStreams: readonly MediaRoute[];
   stop(): Promise<void>;
 }
 
 export type ProviderName = 'sim' | 'twilio' | 'telnyx';
-export const CALL_MODES = ['agent', 'notify', 'conversation'] as const;
-export type CallMode = (typeof CALL_MODES)[number];
+export { CALL_MODES, type AnsweredBy, type CallMode, type Heard, type VoiceLine } from '../voice/engine.js';
 /** Answering-machine detection: off, detect only, or detect and leave the voicemail message after the beep. */
 export const AMD_MODES = ['off', 'detect', 'voicemail'] as const;
 export type Amd = (typeof AMD_MODES)[number];
-export type AnsweredBy = 'human' | 'machine' | 'fax' | 'unknown';
 /** How an attempt can end: what carriers report and the call lifecycle's final statuses. */
 export const CALL_ENDS = ['completed', 'busy', 'no_answer', 'voicemail', 'failed', 'canceled'] as const;
 export type CallEnd = (typeof CALL_ENDS)[number];
@@ -74,6 +76,7 @@ export type CarrierEvent =
   | (CallRef & { type: 'call.dtmf'; digits: string; at: string })
   | (CallRef & { type: 'call.transcript'; speaker: 'agent' | 'callee'; text: string; at: string })
   | (CallRef & { type: 'call.report'; report: AgentReport; at: string })
+  | (CallRef & { type: 'call.turn_latency'; turn: number; modelMs: number; firstFrameMs: number; at: string })
   | (CallRef & { type: 'call.ended'; status: CallEnd; cause?: string; errorCode?: string; errorMessage?: string; at: string })
   | { type: 'call.inbound'; providerCallId: string; from: string | null; to: string; at: string }
   | { type: 'sms.sent'; providerMessageId: string; at: string }
@@ -83,21 +86,6 @@ export type CarrierEvent =
 
 /** The events about a call the domain already knows (every call event but an inbound call's first). */
 export type CallEvent = Exclude<Extract<CarrierEvent, CallRef>, { type: 'call.inbound' }>;
-
-/**
- * A live call as a voice agent sees it, in text: what it says is spoken to the callee, what it hears is
- * the callee (or their IVR or voicemail greeting). Carriers provide it; voice engines drive it.
- */
-export interface VoiceLine {
-  readonly answeredBy: AnsweredBy | null;
-  say(text: string): Promise<void>;
-  /** The next thing heard on the line. */
-  listen(): Promise<Heard>;
-  pressDigits(digits: string): Promise<void>;
-  hangup(): Promise<void>;
-}
-
-export type Heard = { kind: 'speech'; text: string } | { kind: 'beep' } | { kind: 'hangup' };
 
 /** What the domain tells a carrier adapter about an inbound call before it is answered. */
 export type InboundDecision = { accept: true; greeting: string } | { accept: false; reason: string };
@@ -118,6 +106,8 @@ export type ProviderContext = {
   lookupCall(ref: CallRef): LiveCallInfo | undefined;
   /** Runs the configured voice agent on an answered call over the line the carrier supplies; resolves when it is done. */
   converse(ref: CallRef, line: VoiceLine): Promise<void>;
+  /** Live voice for agent calls on real carriers (SWITCHBOARD_VOICE=openai), or null. */
+  voice: LiveVoicePort | null;
 };
 
 export type LiveCallInfo = {

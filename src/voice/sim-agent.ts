@@ -1,8 +1,7 @@
 import type { AgentReport } from '../insights/insights.js';
 import { humanize } from '../insights/schema.js';
-import type { Heard, VoiceLine } from '../telephony/provider.js';
 import { AI_DISCLOSURE, withDisclosure } from './disclosure.js';
-import type { AgentPlan, VoiceEngine } from './engine.js';
+import type { AgentPlan, Heard, VoiceEngine, VoiceLine } from './engine.js';
 
 
 /**

@@ -47,6 +47,9 @@ export class FakeDomain implements ProviderContext {
     return callId === undefined ? undefined : this.calls.get(callId);
   }
 
+  /** No live voice: these adapter tests run notify calls. */
+  readonly voice = null;
+
   // The notify-only adapters never hand a call to the voice agent.
   converse(): Promise<void> {
     return Promise.reject(new Error('the voice agent is not used by notify calls'));

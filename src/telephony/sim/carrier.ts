@@ -25,6 +25,7 @@ export class SimCarrier implements TelephonyProvider {
   readonly defaultFromNumber = '+15550100000';
   readonly supportedModes = CALL_MODES;
   readonly webhooks = [];
+  readonly mediaStreams = [];
   private readonly live = new Map<string, SimCall>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private stopped = false;

@@ -1,5 +1,6 @@
 import type { Logger } from '../../log.js';
 import { isE164 } from '../../phone.js';
+import { AI_DISCLOSURE } from '../../voice/disclosure.js';
 import type { CallRef, CarrierEvent, InboundDecision, LiveCallInfo } from '../provider.js';
 import { decodeClientState, type CallState } from './client-state.js';
 import { answeredByFromAmd, CallPayloadSchema, endStatus, type CallPayload, type TelnyxEvent } from './events.js';
@@ -8,7 +9,8 @@ import { answeredByFromAmd, CallPayloadSchema, endStatus, type CallPayload, type
 export type CallCommand =
   | { verb: 'answer' | 'reject'; callControlId: string }
   | { verb: 'speak'; callControlId: string; text: string; ref: CallRef; state?: CallState }
-  | { verb: 'hangup'; callControlId: string; state?: CallState };
+  | { verb: 'hangup'; callControlId: string; state?: CallState }
+  | { verb: 'stream'; callControlId: string; url: string; token: string; state?: CallState };
 
 /** What one webhook means: events for the domain, then commands for Telnyx. */
 export type CallPlan = { events: CarrierEvent[]; commands: CallCommand[] };
@@ -21,14 +23,19 @@ export type CallFlowDeps = {
   greetings: Map<string, string>;
   /** Spoken when an inbound call is answered after a restart forgot its greeting. */
   defaultGreeting: string;
+  /** Live voice: the media token of an answered agent call (undefined without live voice or for an unknown call). */
+  streamToken(ref: CallRef): string | undefined;
+  /** Where Telnyx connects an agent call's media stream (wss://…/media/telnyx). */
+  mediaUrl: string;
 };
 
 const TERMINAL = new Set(['completed', 'busy', 'no_answer', 'voicemail', 'failed', 'canceled']);
 const NOTHING: CallPlan = { events: [], commands: [] };
 
 /**
- * Drives a notify call from Telnyx's call webhooks. Every text we speak is the call's last word: we hang up on
- * call.speak.ended, never on a timer, so long messages are heard to the end. Undefined for events that are not ours.
+ * Drives a call from Telnyx's call webhooks. A notify call's text is its last word: we hang up on call.speak.ended,
+ * never on a timer, so long messages are heard to the end. An agent call's first words are the AI disclosure, and
+ * their end starts the media stream to the live agent. Undefined for events that are not ours.
  */
 export function planCallEvent(event: TelnyxEvent, deps: CallFlowDeps): CallPlan | undefined {
   if (!event.type.startsWith('call.')) return undefined;
@@ -53,7 +60,7 @@ export function planCallEvent(event: TelnyxEvent, deps: CallFlowDeps): CallPlan 
     case 'call.machine.premium.greeting.ended':
       return flow.greetingEnded();
     case 'call.speak.ended':
-      return { events: [], commands: [{ verb: 'hangup', callControlId: p.call_control_id }] };
+      return state?.stream ? flow.stream() : { events: [], commands: [{ verb: 'hangup', callControlId: p.call_control_id }] };
     case 'call.hangup':
       return flow.hungUp();
     default:
@@ -101,7 +108,7 @@ class Flow {
     if (!call) return this.hangUp([answered]);
     // With AMD on, the detection result decides what to say.
     if (call.amd !== 'off') return { events: [answered], commands: [] };
-    return this.say(call.message, [answered]);
+    return this.talk(call, [answered]);
   }
 
   detected(): CallPlan {
@@ -109,7 +116,7 @@ class Flow {
     const events: CarrierEvent[] = [{ ...this.ref, type: 'call.answered_by', answeredBy, at: this.event.at }];
     const call = this.liveCall();
     if (!call) return this.hangUp(events);
-    if (answeredBy === 'human' || answeredBy === 'unknown') return this.say(call.message, events);
+    if (answeredBy === 'human' || answeredBy === 'unknown') return this.talk(call, events);
     if (answeredBy === 'machine' && call.amd === 'voicemail') return { events, commands: [] }; // speak after the beep
     return this.hangUp(events, this.machineState());
   }
@@ -121,6 +128,15 @@ class Flow {
     return this.say(call.voicemailMessage ?? call.message, [], this.machineState());
   }
 
+  /** The disclosure of an agent call was said: connect the live agent. */
+  stream(): CallPlan {
+    const token = this.liveCall() && this.deps.streamToken(this.ref);
+    if (!token) return this.hangUp([]);
+    // Later webhooks echo this state: without the flag, the end of any later speech (an apology) hangs up.
+    const state = this.state && { call_id: this.state.call_id, attempt: this.state.attempt, ...(this.state.machine && { machine: true as const }) };
+    return { events: [], commands: [{ verb: 'stream', callControlId: this.id, url: this.deps.mediaUrl, token, ...(state && { state }) }] };
+  }
+
   hungUp(): CallPlan {
     this.deps.greetings.delete(this.id);
     const cause = this.p.hangup_cause ?? 'unspecified';
@@ -129,6 +145,16 @@ class Flow {
     const sip = this.p.sip_hangup_cause;
     const errorCode = status !== 'completed' && status !== 'voicemail' && sip && sip !== 'unspecified' ? sip : undefined;
     return { events: [{ ...this.ref, type: 'call.ended', status, cause, ...(errorCode && { errorCode }), at: this.event.at }], commands: [] };
+  }
+
+  /**
+   * A person is on the line. A notify call hears its message; an agent call hears the disclosure, said by Telnyx so it
+   * is always first and always said, while the live agent prepares its opening line (streamToken starts that).
+   */
+  private talk(call: LiveCallInfo, events: CarrierEvent[]): CallPlan {
+    if (call.mode !== 'agent') return this.say(call.message, events);
+    if (!this.state || !this.deps.streamToken(this.ref)) return this.hangUp(events);
+    return this.say(AI_DISCLOSURE, events, { ...this.state, stream: true });
   }
 
   /** Says `text` (recording it as the agent's words) or, with nothing to say, ends the call. */

@@ -56,6 +56,8 @@ export class CommandRunner {
         return this.rest.speak(c.callControlId, c.text, id, c.state);
       case 'hangup':
         return this.rest.hangup(c.callControlId, id, c.state);
+      case 'stream':
+        return this.rest.startStreaming(c.callControlId, { url: c.url, token: c.token }, id, c.state);
     }
   }
 

@@ -2,7 +2,9 @@ import type { KeyObject } from 'node:crypto';
 import { ConfigError, requireSettings, type Config } from '../../config.js';
 import type { Logger } from '../../log.js';
 import { CarrierError, type CallMode, type CallRef, type ProviderContext, type TelephonyProvider } from '../provider.js';
-import { planCallEvent, type CallPlan } from './call-flow.js';
+import { unsupportedMode } from '../modes.js';
+import { planCallEvent, type CallFlowDeps, type CallPlan } from './call-flow.js';
+import { TELNYX_MEDIA_PATH, telnyxMediaRoute, type TelnyxCallControl } from './media-stream.js';
 import { CommandRunner } from './commands.js';
 import { callStatusEvents } from './call-status.js';
 import { isCallGone, isCallUnknown } from './errors.js';
@@ -19,8 +21,6 @@ export type TelnyxProviderOptions = {
   requestTimeoutMs?: number;
 };
 
-// Agent mode needs the live media bridge, which this adapter does not run yet.
-const SUPPORTED_MODES: readonly CallMode[] = ['notify'];
 
 /** Telnyx Call Control v2 and Messaging, driven from signed webhooks. */
 export function createTelnyxProvider(ctx: ProviderContext, opts: TelnyxProviderOptions = {}): TelephonyProvider {
@@ -43,12 +43,26 @@ export function createTelnyxProvider(ctx: ProviderContext, opts: TelnyxProviderO
     log,
   });
   const runner = new CommandRunner(rest, (delivery, events) => ctx.deliver(delivery, events), log);
-  const flowDeps = {
+  const voice = ctx.voice;
+  // Agent calls need live voice (SWITCHBOARD_VOICE=openai): the carrier streams, the realtime model talks.
+  const supportedModes: readonly CallMode[] = voice ? ['notify', 'agent'] : ['notify'];
+  const flowDeps: CallFlowDeps = {
     log,
     lookupCall: (ref: CallRef) => ctx.lookupCall(ref),
     decideInbound: (from: string | null, to: string) => ctx.decideInbound(from, to),
     greetings: new Map<string, string>(),
     defaultGreeting: ctx.inboundGreeting,
+    streamToken: (ref) => voice?.streamToken(ref),
+    mediaUrl: `${publicUrl.replace(/^http/, 'ws')}${TELNYX_MEDIA_PATH}`,
+  };
+  const control: TelnyxCallControl = {
+    hangup: (id) => rest.hangup(id, commandId(`hangup:${id}`)),
+    sendDtmf: (id, digits) => rest.sendDtmf(id, digits, commandId(`dtmf:${id}:${Date.now()}:${digits}`)),
+    async sayAndHangUp(id, text) {
+      await rest.stopStreaming(id, commandId(`stream-stop:${id}`));
+      // call.speak.ended then hangs up, as after every speech that is not an agent call's disclosure.
+      await rest.speak(id, text, commandId(`apology:${id}`));
+    },
   };
 
   function onEvent(event: TelnyxEvent): void {
@@ -64,12 +78,13 @@ export function createTelnyxProvider(ctx: ProviderContext, opts: TelnyxProviderO
 
   return {
     name: 'telnyx',
-    supportedModes: SUPPORTED_MODES,
+    supportedModes,
     webhooks: [telnyxWebhookRoute({ log, verifyKey, onEvent })],
+    mediaStreams: voice ? [telnyxMediaRoute(control, log)] : [],
 
     async placeCall(req) {
-      if (!SUPPORTED_MODES.includes(req.mode)) {
-        throw new CarrierError(`The Telnyx carrier cannot run ${req.mode} calls yet; use mode "notify".`, 'unsupported_mode');
+      if (!supportedModes.includes(req.mode)) {
+        throw new CarrierError(unsupportedMode('Telnyx', req.mode, voice !== null), 'unsupported_mode');
       }
       const providerCallId = await rest.dial({
         to: req.to,
@@ -81,6 +96,7 @@ export function createTelnyxProvider(ctx: ProviderContext, opts: TelnyxProviderO
         ringTimeoutSeconds: req.ringTimeoutSeconds,
         maxDurationSeconds: req.maxDurationSeconds,
       });
+      if (req.mode === 'agent') voice?.prepare({ providerCallId, callId: req.callId, attempt: req.attempt });
       return { providerCallId };
     },
 

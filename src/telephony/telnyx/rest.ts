@@ -97,6 +97,34 @@ export class TelnyxRest {
     );
   }
 
+  /**
+   * Starts the bidirectional media stream of a live agent call: PCMU both ways in RTP mode (the default MP3 mode plays
+   * one message a second), inbound track only so our own audio never comes back to the model.
+   */
+  async startStreaming(callControlId: string, stream: { url: string; token: string }, commandId: string, state?: CallState): Promise<void> {
+    await this.command(() =>
+      this.client.calls.actions.startStreaming(callControlId, {
+        stream_url: stream.url,
+        stream_track: 'inbound_track',
+        stream_codec: 'PCMU',
+        stream_bidirectional_mode: 'rtp',
+        stream_bidirectional_codec: 'PCMU',
+        stream_auth_token: stream.token,
+        custom_parameters: [{ name: 'token', value: stream.token }],
+        command_id: commandId,
+        ...(state && { client_state: encodeClientState(state) }),
+      }),
+    );
+  }
+
+  async stopStreaming(callControlId: string, commandId: string): Promise<void> {
+    await this.command(() => this.client.calls.actions.stopStreaming(callControlId, { command_id: commandId }));
+  }
+
+  async sendDtmf(callControlId: string, digits: string, commandId: string): Promise<void> {
+    await this.command(() => this.client.calls.actions.sendDtmf(callControlId, { digits, command_id: commandId }));
+  }
+
   async answer(callControlId: string, commandId: string): Promise<void> {
     await this.command(() => this.client.calls.actions.answer(callControlId, { command_id: commandId }));
   }

@@ -1,3 +1,4 @@
+import { AI_DISCLOSURE } from '../../voice/disclosure.js';
 import type { InboundDecision, LiveCallInfo } from '../provider.js';
 import { isAfterGreeting, type TwilioAnsweredBy } from './answered-by.js';
 import type { Verb } from './twiml.js';
@@ -5,8 +6,11 @@ import type { Verb } from './twiml.js';
 const say = (text: string | null): Verb[] => (text?.trim() ? [{ verb: 'say', text }] : []);
 const HANGUP: Verb = { verb: 'hangup' };
 
-/** What an answered outbound call does, from what the attempt was asked and who picked up. */
-export function outboundScript(call: LiveCallInfo | undefined, answeredBy: TwilioAnsweredBy | undefined): Verb[] {
+/**
+ * What an answered outbound call does, from what the attempt was asked and who picked up. An agent call hears the
+ * AI disclosure from Twilio first, always, then is connected to the live agent (`stream`, when live voice runs).
+ */
+export function outboundScript(call: LiveCallInfo | undefined, answeredBy: TwilioAnsweredBy | undefined, stream: () => Verb | undefined): Verb[] {
   if (!call) return [HANGUP];
   if (answeredBy === 'fax' || answeredBy?.startsWith('machine_')) {
     // A machine only hears us when a voicemail drop was asked for and its greeting is over.
@@ -14,8 +18,8 @@ export function outboundScript(call: LiveCallInfo | undefined, answeredBy: Twili
     return [...say(call.voicemailMessage ?? (call.mode === 'notify' ? call.message : null)), HANGUP];
   }
   if (call.mode === 'notify') return [...say(call.message), HANGUP];
-  // Agent and conversation modes need the live media bridge (<Connect><Stream>); the domain refuses them until then.
-  return [HANGUP];
+  const agent = call.mode === 'agent' ? stream() : undefined;
+  return agent ? [...say(AI_DISCLOSURE), agent] : [HANGUP];
 }
 
 /** An inbound call is rejected before it is ever connected, or greeted. */

@@ -6,6 +6,9 @@ import { DEFAULT_REQUEST_RETRY, type RequestRetry } from '../retry.js';
 import { requestTwilio } from './request.js';
 import { callResourceEvents } from './status.js';
 import { createTwilioWebhooks } from './webhooks.js';
+import { twilioMediaRoute, type TwilioCallControl } from './media-stream.js';
+import { renderVoiceTwiml } from './twiml.js';
+import { unsupportedMode } from '../modes.js';
 
 export type TwilioProviderOptions = { retry?: RequestRetry };
 
@@ -29,16 +32,26 @@ export function createTwilioProvider(ctx: ProviderContext, opts: TwilioProviderO
   const client = createTwilioClient(ctx.config);
   const log = ctx.log.child({ carrier: 'twilio' });
   const retry = opts.retry ?? DEFAULT_REQUEST_RETRY;
-  const supportedModes: readonly CallMode[] = ['notify'];
+  const voice = ctx.voice;
+  // Agent calls need live voice (SWITCHBOARD_VOICE=openai): Twilio streams the call, the realtime model talks.
+  const supportedModes: readonly CallMode[] = voice ? ['notify', 'agent'] : ['notify'];
+  const control: TwilioCallControl = {
+    hangup: (sid) => requestTwilio('calls.update', () => client.calls(sid).update({ status: 'completed' }), { idempotent: true, retry, log }),
+    async sayAndHangUp(sid, text) {
+      const twiml = renderVoiceTwiml([{ verb: 'say', text }, { verb: 'hangup' }]);
+      await requestTwilio('calls.update', () => client.calls(sid).update({ twiml }), { idempotent: true, retry, log });
+    },
+  };
 
   return {
     name: 'twilio',
     supportedModes,
     webhooks: createTwilioWebhooks(ctx, publicUrl),
+    mediaStreams: voice ? [twilioMediaRoute(control, log)] : [],
 
     async placeCall(req: PlaceCallRequest) {
       if (!supportedModes.includes(req.mode)) {
-        throw new CarrierError(`Twilio cannot run ${req.mode} calls yet; use mode "notify".`, 'unsupported_mode');
+        throw new CarrierError(unsupportedMode('Twilio', req.mode, voice !== null), 'unsupported_mode');
       }
       const attempt = { callId: req.callId, attempt: req.attempt };
       const machineDetection = MACHINE_DETECTION[req.amd];
@@ -59,6 +72,7 @@ export function createTwilioProvider(ctx: ProviderContext, opts: TwilioProviderO
           }),
         { idempotent: false, retry, log },
       );
+      if (req.mode === 'agent') voice?.prepare({ providerCallId: call.sid, ...attempt });
       return { providerCallId: call.sid };
     },
 

@@ -1,16 +1,17 @@
 import twilio from 'twilio';
 
 /**
- * What we tell Twilio to do on a call, before it becomes TwiML. Agent mode will add a
- * `{ verb: 'stream' }` rendered as `<Connect><Stream>` once the media bridge exists.
+ * What we tell Twilio to do on a call, before it becomes TwiML. `stream` is the live agent: a bidirectional
+ * `<Connect><Stream>` whose token rides as a `<Parameter>` (Twilio refuses query strings on stream URLs).
  */
-export type Verb = { verb: 'say'; text: string } | { verb: 'hangup' } | { verb: 'reject' };
+export type Verb = { verb: 'say'; text: string } | { verb: 'hangup' } | { verb: 'reject' } | { verb: 'stream'; url: string; token: string };
 
 export function renderVoiceTwiml(verbs: readonly Verb[]): string {
   const response = new twilio.twiml.VoiceResponse();
   for (const v of verbs) {
     if (v.verb === 'say') response.say(v.text);
     else if (v.verb === 'hangup') response.hangup();
+    else if (v.verb === 'stream') response.connect().stream({ url: v.url }).parameter({ name: 'token', value: v.token });
     else response.reject();
   }
   return response.toString();

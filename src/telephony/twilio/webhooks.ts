@@ -1,6 +1,7 @@
 import type { CallRef, CarrierEvent, ProviderContext, WebhookRequest, WebhookResponse, WebhookRoute } from '../provider.js';
 import { parseAnsweredBy, toAnsweredBy } from './answered-by.js';
 import { inboundScript, outboundScript } from './call-script.js';
+import { TWILIO_MEDIA_PATH } from './media-stream.js';
 import { TWILIO_WEBHOOK_PATHS, type TwilioWebhookKind } from './paths.js';
 import { formParams, isSignedByTwilio } from './signature.js';
 import { callStatusEvents, eventTime, smsStatusEvents, type TwilioParams } from './status.js';
@@ -20,6 +21,7 @@ const WITHHELD = new Set(['+266696687', '+7378742833', '+86282452253', '+2562533
  */
 export function createTwilioWebhooks(ctx: ProviderContext, publicUrl: string): WebhookRoute[] {
   const log = ctx.log.child({ carrier: 'twilio' });
+  const mediaUrl = `${publicUrl.replace(/^http/, 'ws')}${TWILIO_MEDIA_PATH}`;
   const authToken = ctx.config.TWILIO_AUTH_TOKEN;
   const skipVerify = ctx.config.SWITCHBOARD_INSECURE_SKIP_WEBHOOK_VERIFY;
   if (skipVerify) {
@@ -41,7 +43,10 @@ export function createTwilioWebhooks(ctx: ProviderContext, publicUrl: string): W
     const answeredBy = parseAnsweredBy(p.AnsweredBy);
     const call = ctx.lookupCall(ref);
     if (!call) log.warn({ callId, providerCallId: ref.providerCallId }, 'Twilio asked for an attempt Switchboard does not know; hanging up');
-    const verbs = outboundScript(call, answeredBy);
+    const verbs = outboundScript(call, answeredBy, () => {
+      const token = ctx.voice?.streamToken(ref);
+      return token ? { verb: 'stream', url: mediaUrl, token } : undefined;
+    });
     const at = eventTime(p);
     const events: CarrierEvent[] = [
       ...(answeredBy ? [{ ...ref, type: 'call.answered_by' as const, answeredBy: toAnsweredBy(answeredBy), at }] : []),
