@@ -82,6 +82,7 @@ export async function createApp(config: Config, log: Logger, opts: { listen?: bo
       ringTimeoutSeconds: config.SWITCHBOARD_RING_TIMEOUT_SECONDS,
       maxCallSeconds: config.SWITCHBOARD_MAX_CALL_SECONDS,
       deadlineGraceSeconds: config.SWITCHBOARD_CALL_DEADLINE_GRACE_SECONDS,
+      inbound: { handler: config.SWITCHBOARD_INBOUND_HANDLER, assistantId: config.SWITCHBOARD_INBOUND_ASSISTANT_ID, greeting: config.SWITCHBOARD_INBOUND_GREETING },
     });
     opened.push(() => calls.stop());
     const messages = new Messages(store, { provider, scheduler, doNotContact, linkedWork, log }, { fromNumber });

@@ -50,6 +50,8 @@ const ConfigSchema = z
       .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
       .pipe(z.array(e164)),
     SWITCHBOARD_INBOUND_GREETING: z.string().max(1000).default('How can I help you?'),
+    SWITCHBOARD_INBOUND_HANDLER: z.enum(['client', 'agent']).default('client'),
+    SWITCHBOARD_INBOUND_ASSISTANT_ID: z.string().min(1).optional(),
     SWITCHBOARD_INSECURE_SKIP_WEBHOOK_VERIFY: bool.default(false),
     SWITCHBOARD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must look like AC followed by 32 hex digits').optional(),
@@ -75,6 +77,9 @@ const ConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['SWITCHBOARD_VOICE'], message: 'openai (live voice) needs a real carrier to stream the call: set SWITCHBOARD_PROVIDER=twilio or telnyx, or use SWITCHBOARD_VOICE=sim' });
       }
       if (!c.OPENAI_API_KEY) ctx.addIssue({ code: 'custom', path: ['OPENAI_API_KEY'], message: 'is required when SWITCHBOARD_VOICE=openai (an API key from platform.openai.com)' });
+    }
+    if (c.SWITCHBOARD_INBOUND_HANDLER === 'agent' && c.SWITCHBOARD_VOICE !== 'openai') {
+      ctx.addIssue({ code: 'custom', path: ['SWITCHBOARD_INBOUND_HANDLER'], message: 'agent needs live voice: set SWITCHBOARD_VOICE=openai (with a real carrier), or use client' });
     }
     if (c.SWITCHBOARD_INBOUND_POLICY === 'allowlist' && c.SWITCHBOARD_INBOUND_ALLOWLIST.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['SWITCHBOARD_INBOUND_ALLOWLIST'], message: 'must list at least one E.164 number when SWITCHBOARD_INBOUND_POLICY=allowlist' });

@@ -57,18 +57,32 @@ export function applyCallEvent(c: CallsContext, event: CallEvent): void {
 export function recordInbound(c: CallsContext, event: Extract<CarrierEvent, { type: 'call.inbound' }>): void {
   if (c.records.attemptByProviderId(c.provider.name, event.providerCallId)) return;
   const id = newId('call');
+  const agent = inboundAgent(c);
   c.store
     .sql(
-      `INSERT INTO calls (id, direction, to_number, from_number, mode, amd, status, scheduled_at, created_at, updated_at)
-       VALUES (?, 'inbound', ?, ?, 'conversation', 'off', 'ringing', ?, ?, ?)`,
+      `INSERT INTO calls (id, direction, to_number, from_number, mode, message, instructions, assistant_id, insight_schema, amd, status, scheduled_at, created_at, updated_at)
+       VALUES (?, 'inbound', ?, ?, ?, ?, ?, ?, ?, 'off', 'ringing', ?, ?, ?)`,
     )
-    .run(id, event.to, event.from, event.at, event.at, event.at);
+    .run(id, event.to, event.from, agent ? 'agent' : 'conversation', agent?.message ?? null, agent?.instructions ?? null, agent?.assistantId ?? null, agent?.schema ?? null, event.at, event.at, event.at);
   c.store
     .sql(`INSERT INTO call_attempts (call_id, attempt, provider, provider_call_id, status, started_at) VALUES (?, 1, ?, ?, 'ringing', ?)`)
     .run(id, c.provider.name, event.providerCallId, event.at);
   c.deadlines.attemptStarted(Date.parse(event.at));
   c.insights.open(id);
   c.ledger.announce(id);
+}
+
+/** With the `agent` inbound handler, what the live agent answering an inbound call is to do: the inbound assistant's script. */
+function inboundAgent(c: CallsContext): { message: string; instructions: string; assistantId: string | null; schema: string | null } | undefined {
+  const { handler, assistantId, greeting } = c.opts.inbound;
+  if (handler !== 'agent') return undefined;
+  const assistant = assistantId ? c.assistants.get(assistantId) : undefined;
+  return {
+    message: assistant?.greeting ?? greeting,
+    instructions: assistant?.instructions ?? 'Someone called the number of the person you assist. Find out who they are and why they called, and offer to pass on a message.',
+    assistantId: assistant?.assistant_id ?? null,
+    schema: assistant?.insight_schema ? JSON.stringify(assistant.insight_schema) : null,
+  };
 }
 
 /** What the voice agent should do on this attempt. */

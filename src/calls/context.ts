@@ -15,6 +15,8 @@ export type CallsOptions = {
   maxCallSeconds: number;
   /** How long past its ring timeout and length limit a call may stay live before Switchboard ends it itself. */
   deadlineGraceSeconds: number;
+  /** Accepted inbound calls go to the live agent (`agent`, run as the assistant named here) or wait for the client. */
+  inbound: { handler: 'client' | 'agent'; assistantId: string | undefined; greeting: string };
 };
 
 /** What every part of the call lifecycle works with. */

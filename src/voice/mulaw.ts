@@ -32,7 +32,7 @@ export function encodeSample(sample: number): number {
 export function decodeSample(code: number): number {
   const u = ~code & 0xff;
   const t = ((((u & 0x0f) << 3) + BIAS) << ((u & 0x70) >> 4)) - BIAS;
-  return u & 0x80 ? -t : t;
+  return u & 0x80 ? 0 - t : t; // 0 - t: "negative zero" (0x7F) decodes to 0, not -0
 }
 
 /** Milliseconds of audio in `base64` μ-law, from its length alone (no decoding). */

@@ -1,6 +1,6 @@
 import type { Logger } from '../../log.js';
 import { isE164 } from '../../phone.js';
-import { AI_DISCLOSURE } from '../../voice/disclosure.js';
+import { AI_DISCLOSURE, INBOUND_DISCLOSURE } from '../../voice/disclosure.js';
 import type { CallRef, CarrierEvent, InboundDecision, LiveCallInfo } from '../provider.js';
 import { decodeClientState, type CallState } from './client-state.js';
 import { answeredByFromAmd, CallPayloadSchema, endStatus, type CallPayload, type TelnyxEvent } from './events.js';
@@ -102,6 +102,9 @@ class Flow {
     if (!this.state) {
       const greeting = this.deps.greetings.get(this.id) ?? this.deps.defaultGreeting;
       this.deps.greetings.delete(this.id);
+      // With the `agent` inbound handler the live agent takes the call (and says the greeting itself).
+      const inbound = this.deps.lookupCall(this.ref);
+      if (inbound?.mode === 'agent') return this.talk(inbound, [answered], { call_id: inbound.callId, attempt: inbound.attempt }, INBOUND_DISCLOSURE);
       return this.say(greeting, [answered]);
     }
     const call = this.liveCall();
@@ -151,10 +154,10 @@ class Flow {
    * A person is on the line. A notify call hears its message; an agent call hears the disclosure, said by Telnyx so it
    * is always first and always said, while the live agent prepares its opening line (streamToken starts that).
    */
-  private talk(call: LiveCallInfo, events: CarrierEvent[]): CallPlan {
+  private talk(call: LiveCallInfo, events: CarrierEvent[], state = this.state, disclosure = AI_DISCLOSURE): CallPlan {
     if (call.mode !== 'agent') return this.say(call.message, events);
-    if (!this.state || !this.deps.streamToken(this.ref)) return this.hangUp(events);
-    return this.say(AI_DISCLOSURE, events, { ...this.state, stream: true });
+    if (!state || !this.deps.streamToken(this.ref)) return this.hangUp(events);
+    return this.say(disclosure, events, { ...state, stream: true });
   }
 
   /** Says `text` (recording it as the agent's words) or, with nothing to say, ends the call. */

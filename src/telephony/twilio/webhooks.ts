@@ -4,6 +4,7 @@ import { inboundScript, outboundScript } from './call-script.js';
 import { TWILIO_MEDIA_PATH } from './media-stream.js';
 import { TWILIO_WEBHOOK_PATHS, type TwilioWebhookKind } from './paths.js';
 import { formParams, isSignedByTwilio } from './signature.js';
+import { INBOUND_DISCLOSURE } from '../../voice/disclosure.js';
 import { callStatusEvents, eventTime, smsStatusEvents, type TwilioParams } from './status.js';
 import { emptyMessagingTwiml, renderVoiceTwiml, spokenTexts, type Verb } from './twiml.js';
 import { hasE164Shape } from '../../phone.js';
@@ -68,14 +69,19 @@ export function createTwilioWebhooks(ctx: ProviderContext, publicUrl: string): W
       return twimlResponse(renderVoiceTwiml(verbs));
     }
     const at = eventTime(p);
+    // With the `agent` inbound handler the live agent takes the call, after Twilio says the disclosure.
+    const agent = ctx.config.SWITCHBOARD_INBOUND_HANDLER === 'agent' && ctx.voice !== null;
+    const spoken = agent ? [{ verb: 'say' as const, text: INBOUND_DISCLOSURE }] : verbs;
     // Returning TwiML answers the call; its end arrives on the number's status callback (/webhooks/twilio/status).
     const events: CarrierEvent[] = [
       { type: 'call.inbound', providerCallId, from, to, at },
       { providerCallId, type: 'call.answered', at },
-      ...agentLines({ providerCallId }, verbs, at),
+      ...agentLines({ providerCallId }, spoken, at),
     ];
     deliver('twilio.voice', `voice:${providerCallId}:inbound`, events);
-    return twimlResponse(renderVoiceTwiml(verbs));
+    if (!agent) return twimlResponse(renderVoiceTwiml(verbs));
+    const token = ctx.voice?.streamToken({ providerCallId });
+    return twimlResponse(renderVoiceTwiml(token ? [...spoken, { verb: 'stream', url: mediaUrl, token }] : [{ verb: 'hangup' }]));
   }
 
   function hangUpStranger(p: TwilioParams): WebhookResponse {
