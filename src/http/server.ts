@@ -73,7 +73,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   }
 
   // Media frames are 20 ms of audio (a few hundred bytes); nothing a carrier sends comes near this.
-  const sockets = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024, perMessageDeflate: false });
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024, perMessageDeflate: false, skipUTF8Validation: true });
   const mediaRoutes = new Map((opts.media?.routes ?? []).map((r) => [r.path, r]));
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const route = mediaRoutes.get(new URL(req.url ?? '/', 'http://sidecar').pathname);

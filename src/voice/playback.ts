@@ -1,17 +1,20 @@
 import { base64AudioMs } from './mulaw.js';
 
-type Item = { itemId: string; sentMs: number; playedMs: number; started: boolean };
-type PendingMark = { itemId: string; endMs: number; last: boolean };
+type Item = { itemId: string; sentMs: number; markedMs: number; playedMs: number; started: boolean };
+type PendingMark = { itemId: string; endMs: number };
 
 /** Where an interrupted item must be cut: the audio the callee actually heard. */
 export type Cut = { itemId: string; audioEndMs: number };
 
+/** A mark at least this often (in audio): how precisely a cut lands, against two frames per mark on the wire. */
+export const MARK_EVERY_MS = 100;
+
 /**
  * What of the agent's audio the callee has heard, from the carrier's mark echoes, never from the wall clock (the
- * carrier buffers audio, so "sent" is not "heard"). Every chunk sent is followed by a mark named for its item,
- * its end and the current generation; an echo moves that item's played point. On barge-in the generation changes,
- * so the echoes the carrier sends for the marks it cleared count for nothing, and each item is cut at what was
- * played (clamped to what was sent, which the model requires).
+ * carrier buffers audio, so "sent" is not "heard"). Audio sent is followed by a mark every MARK_EVERY_MS and at the
+ * end of each item, named for its item, its end and the current generation; an echo moves that item's played
+ * point. On barge-in the generation changes, so the echoes the carrier sends for the marks it cleared count for
+ * nothing, and each item is cut at what was played (clamped to what was sent, which the model requires).
  */
 export class Playback {
   private generation = 0;
@@ -19,17 +22,20 @@ export class Playback {
   private readonly items = new Map<string, Item>();
   private readonly pending = new Map<string, PendingMark>();
 
-  /** Records a chunk sent to the carrier; returns the mark to send after it. */
-  sent(itemId: string, base64: string): string {
+  /** Records a chunk sent to the carrier; returns the mark to send after it, when one is due. */
+  sent(itemId: string, base64: string): string | undefined {
     let item = this.items.get(itemId);
     if (!item) {
-      item = { itemId, sentMs: 0, playedMs: 0, started: false };
+      item = { itemId, sentMs: 0, markedMs: 0, playedMs: 0, started: false };
       this.items.set(itemId, item);
     }
     item.sentMs += base64AudioMs(base64);
-    const name = `${itemId}:${Math.floor(item.sentMs)}:g${this.generation}:m${++this.seq}`;
-    this.pending.set(name, { itemId, endMs: item.sentMs, last: false });
-    return name;
+    return item.sentMs - item.markedMs >= MARK_EVERY_MS ? this.markFor(item) : undefined;
+  }
+
+  /** Marks for every item's audio not yet marked: its last chunk was sent (or a hangup waits for it to play). */
+  flush(): string[] {
+    return [...this.items.values()].filter((item) => item.sentMs > item.markedMs).map((item) => this.markFor(item));
   }
 
   /** An echo from the carrier. Returns the item whose audio has now all played, if this echo finished one. */
@@ -41,13 +47,13 @@ export class Playback {
     if (!item) return undefined;
     item.started = true;
     item.playedMs = Math.max(item.playedMs, mark.endMs);
-    if (item.playedMs >= item.sentMs && !this.hasPending(item.itemId)) return item.itemId;
-    return undefined;
+    return item.playedMs >= item.sentMs ? item.itemId : undefined;
   }
 
   /** Agent audio is still queued at the carrier (sent, not yet acknowledged as played). */
   get playing(): boolean {
-    return this.pending.size > 0;
+    for (const item of this.items.values()) if (item.playedMs < item.sentMs) return true;
+    return false;
   }
 
   /** How much of an item was sent and played so far. */
@@ -64,10 +70,10 @@ export class Playback {
     const cuts: Cut[] = [];
     let first = true;
     for (const item of this.items.values()) {
-      if (item.playedMs >= item.sentMs && !this.hasPending(item.itemId)) continue;
-      const heard = first || item.started ? item.playedMs : 0;
-      cuts.push({ itemId: item.itemId, audioEndMs: Math.floor(Math.min(item.sentMs, heard)) });
-      item.sentMs = item.playedMs = Math.min(item.sentMs, heard);
+      if (item.playedMs >= item.sentMs) continue;
+      const heard = Math.floor(Math.min(item.sentMs, first || item.started ? item.playedMs : 0));
+      cuts.push({ itemId: item.itemId, audioEndMs: heard });
+      item.sentMs = item.markedMs = item.playedMs = heard;
       first = false;
     }
     this.generation++;
@@ -80,8 +86,10 @@ export class Playback {
     this.items.delete(itemId);
   }
 
-  private hasPending(itemId: string): boolean {
-    for (const m of this.pending.values()) if (m.itemId === itemId) return true;
-    return false;
+  private markFor(item: Item): string {
+    item.markedMs = item.sentMs;
+    const name = `${item.itemId}:${Math.floor(item.sentMs)}:g${this.generation}:m${++this.seq}`;
+    this.pending.set(name, { itemId: item.itemId, endMs: item.sentMs });
+    return name;
   }
 }

@@ -32,7 +32,7 @@ export class RealtimeConnection {
   constructor(settings: RealtimeSettings, private readonly handlers: RealtimeHandlers, private readonly log: Logger) {
     const url = new URL(settings.url);
     if (!url.searchParams.has('model')) url.searchParams.set('model', settings.model);
-    this.ws = new WebSocket(url, { headers: { Authorization: `Bearer ${settings.apiKey}` }, perMessageDeflate: false, handshakeTimeout: 10_000 });
+    this.ws = new WebSocket(url, { headers: { Authorization: `Bearer ${settings.apiKey}` }, perMessageDeflate: false, handshakeTimeout: 10_000, skipUTF8Validation: true });
     this.ws.on('message', (data) => this.receive(data.toString()));
     this.ws.on('unexpected-response', (_req, res) => {
       this.finish({ expected: false, status: res.statusCode, message: `the realtime API refused the connection (HTTP ${res.statusCode})` });

@@ -141,8 +141,11 @@ export class VoiceCall {
       case 'response.created':
         this.activeResponse = idOf(e.response);
         return;
+      case 'response.output_audio.done':
       case 'response.done':
-        if (this.activeResponse === idOf(e.response)) this.activeResponse = undefined;
+        // The item's last chunk was sent: mark its end, so we learn when it has all played.
+        if (this.leg) for (const mark of this.playback.flush()) this.leg.mark(mark);
+        if (e.type === 'response.done' && this.activeResponse === idOf(e.response)) this.activeResponse = undefined;
         return;
       case 'response.output_audio_transcript.done': {
         const itemId = String(e.item_id);
@@ -183,7 +186,8 @@ export class VoiceCall {
   private play(itemId: string, base64: string): void {
     const leg = this.leg!;
     leg.sendAudio(base64);
-    leg.mark(this.playback.sent(itemId, base64));
+    const mark = this.playback.sent(itemId, base64);
+    if (mark) leg.mark(mark);
     if (this.stoppedAt !== undefined && this.modelAt !== undefined) {
       const now = Date.now();
       this.sink.latency({ turn: ++this.turn, modelMs: this.modelAt - this.stoppedAt, firstFrameMs: now - this.stoppedAt, at: nowIso() });
@@ -292,6 +296,7 @@ export class VoiceCall {
   /** Hangs up once every sample already sent has played (its mark came back), never mid-sentence. */
   private endWhenPlayed(): void {
     if (!this.playback.playing) return this.hangUpNow();
+    if (this.leg) for (const mark of this.playback.flush()) this.leg.mark(mark);
     // Should the carrier never echo, the call still ends: a little after the queued audio would have played.
     this.hangUpWhenPlayed = setTimeout(() => this.hangUpNow(), 30_000);
   }

@@ -6,8 +6,8 @@ const ms = (n: number) => Buffer.alloc(n * 8).toString('base64');
 describe('mark-driven playback tracking', () => {
   it('counts an item played only as far as the carrier echoed its marks', () => {
     const p = new Playback();
-    const m1 = p.sent('item_a', ms(100));
-    const m2 = p.sent('item_a', ms(100));
+    const m1 = p.sent('item_a', ms(100))!;
+    const m2 = p.sent('item_a', ms(100))!;
     expect(p.playing).toBe(true);
     expect(p.echoed(m1)).toBeUndefined();
     expect(p.progress('item_a')).toEqual({ sentMs: 200, playedMs: 100 });
@@ -17,9 +17,10 @@ describe('mark-driven playback tracking', () => {
 
   it('cuts an interrupted item at the last acknowledged mark, never past what was sent, and ignores echoes of cleared marks', () => {
     const p = new Playback();
-    const m1 = p.sent('item_a', ms(120));
-    const m2 = p.sent('item_a', ms(120));
-    const m3 = p.sent('item_b', ms(80));
+    const m1 = p.sent('item_a', ms(120))!;
+    const m2 = p.sent('item_a', ms(120))!;
+    p.sent('item_b', ms(80));
+    const [m3] = p.flush();
     p.echoed(m1);
     expect(p.interrupt()).toEqual([
       { itemId: 'item_a', audioEndMs: 120 },
@@ -27,8 +28,20 @@ describe('mark-driven playback tracking', () => {
     ]);
     // The carrier echoes what it cleared; none of it was heard.
     expect(p.echoed(m2)).toBeUndefined();
-    expect(p.echoed(m3)).toBeUndefined();
+    expect(p.echoed(m3!)).toBeUndefined();
     expect(p.progress('item_a')).toEqual({ sentMs: 120, playedMs: 120 });
+    expect(p.playing).toBe(false);
+  });
+
+  it('marks at least every 100 ms of audio and at the end of an item, not after every chunk', () => {
+    const p = new Playback();
+    const marks = [p.sent('item_a', ms(40)), p.sent('item_a', ms(40)), p.sent('item_a', ms(40)), p.sent('item_a', ms(40))];
+    expect(marks.map(Boolean)).toEqual([false, false, true, false]);
+    const [end] = p.flush();
+    expect(end).toMatch(/^item_a:160:/);
+    p.echoed(marks[2]!);
+    expect(p.playing).toBe(true);
+    expect(p.echoed(end!)).toBe('item_a');
     expect(p.playing).toBe(false);
   });
 
@@ -40,10 +53,10 @@ describe('mark-driven playback tracking', () => {
 
   it('names marks per item and generation, so a new generation never matches an old echo', () => {
     const p = new Playback();
-    const before = p.sent('item_a', ms(20));
+    const before = p.sent('item_a', ms(100));
     p.interrupt();
-    const after = p.sent('item_c', ms(20));
-    expect(before).toMatch(/^item_a:20:g0:m\d+$/);
-    expect(after).toMatch(/^item_c:20:g1:m\d+$/);
+    const after = p.sent('item_c', ms(100));
+    expect(before).toMatch(/^item_a:100:g0:m\d+$/);
+    expect(after).toMatch(/^item_c:100:g1:m\d+$/);
   });
 });
