@@ -7,6 +7,7 @@ import { describe, it, type TestContext } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { DtmfDetector, type MediaCallee, type MediaCalleeOptions } from './fakes/media-callee.js';
 import { decodeSpeech, encodeSpeech, isSpeech, silence } from './fakes/speech-code.js';
+import { TelnyxEmulator } from './fakes/telnyx-emulator.js';
 import { TwilioEmulator, type EmulatedCall as TwilioCall } from './fakes/twilio-emulator.js';
 import { until } from './helpers.js';
 
@@ -149,6 +150,15 @@ const twilioSender = (socket: CarrierSocket, streamSid: string): Sender => ({
   clear: () => socket.send({ event: 'clear', streamSid }),
 });
 
+/** Telnyx wants each outbound chunk to hold 20 ms to 30 s: audio goes in 100 ms chunks, as a bridge would coalesce it. */
+const telnyxSender = (socket: CarrierSocket): Sender => ({
+  media: (bytes) => {
+    for (let i = 0; i < bytes.length; i += 800) socket.send({ event: 'media', media: { payload: bytes.subarray(i, i + 800).toString('base64') } });
+  },
+  mark: (name) => socket.send({ event: 'mark', mark: { name } }),
+  clear: () => socket.send({ event: 'clear' }),
+});
+
 // ---- DTMF tones, as the product will send them ----
 
 /** 16-bit linear → G.711 μ-law (realtime-audio.md §4.1). */
@@ -206,6 +216,46 @@ async function twilioLine(ctx: TestContext, media: MediaCalleeOptions = {}, afte
   const call: TwilioCall = emulator.calls.get(sid)!;
   const line: Line = { app, socket, start, out: twilioSender(socket, start.streamSid), callee: call.callee! };
   return { ...line, emulator, client, sid, call, streamSid: start.streamSid as string };
+}
+
+/** Telnyx REST as Switchboard calls it. */
+async function telnyxRest(telnyx: TelnyxEmulator, path: string, body: object): Promise<any> {
+  const res = await fetch(`${telnyx.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${telnyx.apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const json = await res.json();
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+const CLIENT_STATE = Buffer.from('call_42').toString('base64');
+
+/** The stream_* fields Switchboard's bridge sends (token and parameters included). */
+const streamFields = (app: FakeApp) => ({
+  stream_url: app.wsUrl('/media/telnyx'),
+  stream_track: 'inbound_track',
+  stream_codec: 'PCMU',
+  stream_bidirectional_mode: 'rtp',
+  stream_bidirectional_codec: 'PCMU',
+  stream_auth_token: TOKEN,
+  custom_parameters: [{ name: 'call_id', value: 'call_42' }],
+});
+
+/** A Telnyx call answered by a person who behaves as `media`: the app speaks the disclosure, then starts streaming. */
+async function telnyxLine(ctx: TestContext, media: MediaCalleeOptions = {}) {
+  const app = await FakeApp.start(ctx);
+  const telnyx = await TelnyxEmulator.start({ speakMs: 20 });
+  ctx.onTestFinished(() => telnyx.close());
+  telnyx.scriptMedia(PERSON, media);
+  const dialled = await telnyxRest(telnyx, '/calls', { to: PERSON, from: OUR_NUMBER, connection_id: telnyx.connectionId, webhook_url: `${app.url}/telnyx`, client_state: CLIENT_STATE });
+  const id: string = dialled.data.call_control_id;
+  await until(() => app.telnyxEvents().includes('call.answered'), 'call.answered');
+  const actions = `/calls/${encodeURIComponent(id)}/actions`;
+  await telnyxRest(telnyx, `${actions}/speak`, { payload: DISCLOSURE, voice: 'female' });
+  await telnyxRest(telnyx, `${actions}/streaming_start`, streamFields(app));
+  const socket = await app.socket();
+  const start = (await socket.next((m) => m.event === 'start')).message;
+  const call = telnyx.calls.get(id)!;
+  const line: Line = { app, socket, start, out: telnyxSender(socket), callee: call.callee! };
+  return { ...line, telnyx, id, actions, call };
 }
 
 // ---- Twilio ----
@@ -467,5 +517,184 @@ describe('the DTMF detector', () => {
     let keys = '';
     for (let i = 0; i + 160 <= audio.length; i += 160) keys += detector.feed(audio.subarray(i, i + 160)) ?? '';
     expect(keys).toBe('');
+  });
+});
+
+// ---- Telnyx ----
+
+describe.concurrent('Telnyx media streaming in the emulator', () => {
+  it('streaming_start: streaming.started, the token as a Bearer header, then connected, start and media in Telnyx shapes', async (ctx) => {
+    const { expect } = ctx;
+    const t = await telnyxLine(ctx);
+    await sleep(200);
+
+    expect(t.socket.request.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    const [connected, start] = t.socket.received.map((r) => r.message);
+    expect(connected).toEqual({ event: 'connected', version: '1.0.0' });
+    expect(start).toEqual({
+      event: 'start',
+      sequence_number: '1',
+      stream_id: t.call.streams[0]!.id,
+      start: {
+        user_id: expect.any(String),
+        call_control_id: t.id,
+        call_session_id: t.call.sessionId,
+        from: OUR_NUMBER,
+        to: PERSON,
+        tags: [],
+        client_state: CLIENT_STATE,
+        custom_parameters: { call_id: 'call_42' },
+        media_format: { encoding: 'PCMU', sample_rate: 8000, channels: 1 },
+      },
+    });
+    const media = t.socket.media();
+    expect(media.length).toBeGreaterThanOrEqual(8);
+    media.forEach((r, i) =>
+      expect(r.message).toEqual({
+        event: 'media',
+        sequence_number: String(i + 2),
+        stream_id: start.stream_id,
+        media: { track: 'inbound', chunk: String(i + 1), timestamp: String(i * 20), payload: SILENT_FRAME },
+      }),
+    );
+    // The disclosure was spoken before the stream started.
+    expect(t.call.spoken).toEqual([DISCLOSURE]);
+    expect(t.call.timeline.indexOf('hook:call.speak.ended')).toBeLessThan(t.call.timeline.indexOf('hook:streaming.started'));
+  });
+
+  it('a hangup stops the stream (stop, close), then streaming.stopped and call.hangup', async (ctx) => {
+    const { expect } = ctx;
+    const t = await telnyxLine(ctx);
+
+    await telnyxRest(t.telnyx, `${t.actions}/hangup`, {});
+    await t.socket.closed;
+    await t.telnyx.settled();
+
+    expect(t.socket.received.at(-1)!.message).toEqual({
+      event: 'stop',
+      sequence_number: String(t.socket.received.length - 1),
+      stream_id: t.start.stream_id,
+      stop: { user_id: t.start.start.user_id, call_control_id: t.id },
+    });
+    expect(t.app.telnyxEvents()).toEqual(['call.initiated', 'call.answered', 'call.speak.started', 'call.speak.ended', 'streaming.started', 'streaming.stopped', 'call.hangup']);
+    expect(t.call.streams).toMatchObject([{ handshake: 'open', endedBy: 'hangup', violations: [] }]);
+  });
+
+  it('a chunk under 20 ms gets an error frame (malformed_frame) and is not played; marks and clear work as on Twilio', async (ctx) => {
+    const { expect } = ctx;
+    const t = await telnyxLine(ctx);
+
+    t.socket.send({ event: 'media', media: { payload: encodeSpeech('Hi', 10).toString('base64') } });
+    const error = await t.socket.next((m) => m.event === 'error');
+    expect(error.message).toEqual({
+      event: 'error',
+      sequence_number: expect.any(String),
+      stream_id: t.start.stream_id,
+      error: { title: 'malformed_frame', code: '100003', detail: expect.any(String) },
+    });
+    expect(t.call.streams[0]!.violations).toEqual([expect.stringMatching(/10 ms/)]);
+
+    const sentAt = performance.now();
+    t.out.media(encodeSpeech('Your table is ready.', 400));
+    t.out.mark('m1');
+    t.out.media(encodeSpeech('We will hold it until eight.', 1000));
+    t.out.mark('m2');
+    const m1 = await t.socket.next((m) => m.mark?.name === 'm1');
+    await sleep(200);
+    const clearedAt = performance.now();
+    t.out.clear();
+    const m2 = await t.socket.next((m) => m.mark?.name === 'm2');
+
+    expect(m1.message).toEqual({ event: 'mark', sequence_number: expect.any(String), stream_id: t.start.stream_id, mark: { name: 'm1' } });
+    expect(m1.at - sentAt).toBeGreaterThanOrEqual(395);
+    expect(m2.at - clearedAt).toBeLessThan(30); // echoed by the clear, not after its audio
+    const heard = await t.callee.waitFor((c) => c.heard[0]);
+    expect(heard).toMatchObject({ text: 'Your table is ready. We will hold it until eight.', cut: true });
+    expect(t.call.streams[0]!.fromServer).toMatchObject({ marks: ['m1', 'm2'], clears: 1 });
+  });
+
+  it('send_dtmf reaches the IVR as key presses; a key the person presses reaches the app as a dtmf frame', async (ctx) => {
+    const { expect } = ctx;
+    const t = await telnyxLine(ctx, { ivr: { prompt: 'For a person, press 2.', digit: '2' }, greeting: 'Hi, Bob speaking.' });
+
+    await t.callee.waitFor((c) => c.said.length === 1);
+    await telnyxRest(t.telnyx, `${t.actions}/send_dtmf`, { digits: '2', duration_millis: 100 });
+    await t.callee.waitFor((c) => c.said.includes('Hi, Bob speaking.'));
+    expect(t.callee.digits).toBe('2');
+    expect(t.callee.timeline.map((e) => e.event)).toContain('key:2 (out-of-band)');
+
+    t.callee.press('9');
+    const dtmf = await t.socket.next((m) => m.event === 'dtmf');
+    expect(dtmf.message).toEqual({ event: 'dtmf', sequence_number: expect.any(String), stream_id: t.start.stream_id, occurred_at: expect.any(String), dtmf: { digit: '9' } });
+  });
+
+  it('stream_* on the dial streams once answered; streaming_stop ends the stream but not the call', async (ctx) => {
+    const { expect } = ctx;
+    const app = await FakeApp.start(ctx);
+    const telnyx = await TelnyxEmulator.start({ speakMs: 20 });
+    ctx.onTestFinished(() => telnyx.close());
+    const { data } = await telnyxRest(telnyx, '/calls', { to: PERSON, from: OUR_NUMBER, connection_id: telnyx.connectionId, webhook_url: `${app.url}/telnyx`, ...streamFields(app) });
+    const socket = await app.socket();
+    await socket.next((m) => m.event === 'start');
+
+    await telnyxRest(telnyx, `/calls/${encodeURIComponent(data.call_control_id)}/actions/streaming_stop`, {});
+    await socket.closed;
+    await telnyx.settled();
+
+    expect(socket.events().at(-1)).toBe('stop');
+    expect(app.telnyxEvents()).toEqual(['call.initiated', 'call.answered', 'streaming.started', 'streaming.stopped']);
+    expect(telnyx.calls.get(data.call_control_id)).toMatchObject({ alive: true, streams: [{ endedBy: 'stopped' }] });
+  });
+
+  it('an inbound call answered with stream_* puts the caller on the stream; both_tracks adds what they hear as outbound frames', async (ctx) => {
+    const { expect } = ctx;
+    const app = await FakeApp.start(ctx);
+    const telnyx = await TelnyxEmulator.start({ speakMs: 20 });
+    ctx.onTestFinished(() => telnyx.close());
+    telnyx.webhookUrl = `${app.url}/telnyx`;
+    telnyx.scriptMedia(PERSON, { greeting: 'Hi, is this the bakery?' });
+    const call = telnyx.inboundCall(PERSON, OUR_NUMBER);
+    await until(() => app.telnyxEvents().includes('call.initiated'), 'call.initiated');
+
+    await telnyxRest(telnyx, `/calls/${encodeURIComponent(call.id)}/actions/answer`, { ...streamFields(app), stream_track: 'both_tracks' });
+    const socket = await app.socket();
+    const start = (await socket.next((m) => m.event === 'start')).message;
+    telnyxSender(socket).media(encodeSpeech('Yes, how can I help?', 200));
+    await until(() => socket.received.filter((r) => r.message.media?.track === 'outbound').length >= 10, 'ten outbound frames');
+    await until(() => socket.personSaid().includes('Hi, is this the bakery?'), 'the greeting');
+
+    expect(start.start).toMatchObject({ call_control_id: call.id, from: PERSON, to: OUR_NUMBER });
+    const outbound = socket.received.filter((r) => r.message.media?.track === 'outbound').map((r) => r.message);
+    expect(outbound[0]).toEqual({ event: 'media', sequence_number: expect.any(String), stream_id: start.stream_id, media: { track: 'outbound', chunk: '1', timestamp: expect.any(String), payload: expect.any(String) } });
+    expect(decodeSpeech(Buffer.concat(outbound.map((m) => Buffer.from(m.media.payload, 'base64'))))).toEqual(['Yes, how can I help?']);
+    expect(app.telnyxEvents()).toEqual(['call.initiated', 'call.answered', 'streaming.started']);
+  });
+
+  it('an upgrade the app refuses gets streaming.failed, with the reason; the call carries on', async (ctx) => {
+    const { expect } = ctx;
+    const app = await FakeApp.start(ctx);
+    app.refuseUpgrades = 401;
+    const telnyx = await TelnyxEmulator.start({ speakMs: 20 });
+    ctx.onTestFinished(() => telnyx.close());
+    const { data } = await telnyxRest(telnyx, '/calls', { to: PERSON, from: OUR_NUMBER, connection_id: telnyx.connectionId, webhook_url: `${app.url}/telnyx`, ...streamFields(app) });
+    await until(() => app.telnyxEvents().includes('streaming.failed'), 'streaming.failed');
+
+    const failed = JSON.parse(app.webhooks.at(-1)!.body).data.payload;
+    expect(failed).toMatchObject({ stream_type: 'websocket', failure_reason: 'Unexpected server response: 401', stream_params: { stream_url: app.wsUrl('/media/telnyx') } });
+    expect(telnyx.calls.get(data.call_control_id)).toMatchObject({ alive: true, streams: [{ handshake: 'failed', endedBy: 'failed' }] });
+  });
+
+  it('the person hanging up: stop, close, streaming.stopped, then call.hangup from the callee', async (ctx) => {
+    const { expect } = ctx;
+    const t = await telnyxLine(ctx, { hangupAfterMs: 100 });
+
+    await t.socket.closed;
+    await t.telnyx.settled();
+
+    expect(t.socket.events().at(-1)).toBe('stop');
+    expect(t.app.telnyxEvents().slice(-2)).toEqual(['streaming.stopped', 'call.hangup']);
+    const hangup = JSON.parse(t.app.webhooks.at(-1)!.body).data.payload;
+    expect(hangup).toMatchObject({ hangup_cause: 'normal_clearing', hangup_source: 'callee' });
+    expect(t.call).toMatchObject({ alive: false, streams: [{ endedBy: 'person' }] });
   });
 });
