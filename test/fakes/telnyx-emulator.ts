@@ -1,10 +1,16 @@
 import { generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { MediaCallee, type MediaCalleeOptions } from './media-callee.js';
+import { decodePayload, MediaStream, parseMessage, type CarrierError, type ServerFrame, type StreamEnd, type StreamProtocol } from './media-stream.js';
+import { BYTES_PER_MS, FRAME_BYTES } from './speech-code.js';
 
 /**
  * An offline Telnyx: a real HTTP server speaking the v2 REST subset Switchboard uses (dial, answer, reject, speak,
  * hangup, call status, messages) that then plays each call and message by posting Ed25519-signed webhooks, like Telnyx does.
+ *
+ * Media streaming (streaming_start, or stream_* on answer and dial) opens a real WebSocket to the app with a simulated
+ * person on the line (media-callee.ts); send_dtmf reaches that person as key presses. See `startStream()`.
  */
 
 /**
@@ -41,8 +47,12 @@ export type EmulatedCall = {
   spoken: string[];
   /** Commands executed (a repeated command_id is not executed twice). */
   commands: { verb: string; body: Record<string, unknown> }[];
-  /** Commands and webhooks in the order they happened: `cmd:speak`, `hook:call.speak.ended`, … */
+  /** Commands and webhooks in the order they happened: `cmd:speak`, `hook:call.speak.ended`, `stream:open`, … */
   timeline: string[];
+  /** Every media stream the call ran, in order: handshake, what the app sent, violations, how it ended. */
+  streams: MediaStream[];
+  /** The person on the far end of the call's streams, once one started. */
+  callee?: MediaCallee;
 };
 
 export type EmulatedMessage = { id: string; from: string; to: string; text: string; body: Record<string, unknown> };
@@ -63,6 +73,12 @@ export class TelnyxEmulator {
   private readonly forger = generateKeyPairSync('ed25519');
   private readonly callScript = new Map<string, CallBehaviour>();
   private readonly smsScript = new Map<string, SmsBehaviour>();
+  private readonly mediaScript = new Map<string, MediaCalleeOptions>();
+  /** Every stream opened, so close() can end them (a forgotten call's too). */
+  private readonly streams = new Set<MediaStream>();
+  /** Streams whose streaming.stopped has been posted (or is being). */
+  private readonly stopReported = new Set<MediaStream>();
+  private readonly userId = randomUUID();
   private readonly failedOnce = new Set<string>();
   private readonly seenCommands = new Map<string, unknown>();
   private readonly sent = new Map<string, Sent>();
@@ -131,6 +147,11 @@ export class TelnyxEmulator {
     this.smsScript.set(number, behaviour);
   }
 
+  /** The person at `number` (the one called, or the caller of an inbound call) once a media stream carries them. */
+  scriptMedia(number: string, options: MediaCalleeOptions): void {
+    this.mediaScript.set(number, options);
+  }
+
   /** The one call placed to `number` (throws when there is none or several). */
   callTo(number: string): EmulatedCall {
     const found = [...this.calls.values()].filter((c) => c.to === number);
@@ -167,7 +188,10 @@ export class TelnyxEmulator {
 
   /** Posts one call event by hand (out-of-order and forged-signature scenarios). Resolves with the HTTP status. */
   emitCallEvent(call: EmulatedCall, eventType: string, extra: Record<string, unknown> = {}, signing: Signing = 'valid'): Promise<number> {
-    if (eventType === 'call.hangup') ended(call);
+    if (eventType === 'call.hangup') {
+      ended(call);
+      this.stopStreams(call, 'hangup');
+    }
     if (eventType === 'call.answered' && signing === 'valid') answered(call);
     return this.callEvent(call, eventType, extra, signing);
   }
@@ -175,6 +199,7 @@ export class TelnyxEmulator {
   /** The call ends at Telnyx, but its call.hangup never reaches Switchboard (it was down until Telnyx gave up retrying). */
   endUnheard(call: EmulatedCall): void {
     ended(call);
+    this.stopStreams(call, 'hangup');
     call.timeline.push('lost:call.hangup');
   }
 
@@ -206,8 +231,11 @@ export class TelnyxEmulator {
     while (this.pending.size) await Promise.all(this.pending);
   }
 
+  /** Ends live streams (`stop`, close), then waits for every webhook in flight. */
   async close(): Promise<void> {
     for (const timer of this.timeLimits) clearTimeout(timer);
+    for (const stream of this.streams) stream.end('emulator');
+    await Promise.all([...this.streams].map((s) => s.ended));
     await this.settled();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
@@ -234,7 +262,7 @@ export class TelnyxEmulator {
     if (req.method !== 'POST') return this.reply(res, req, path, body, 404, errors('10005', 'Resource not found', `No route for ${req.method} ${path}.`));
     if (path === '/v2/calls') return this.dial(req, res, path, body);
     if (path === '/v2/messages') return this.sendMessage(req, res, path, body);
-    const action = /^\/v2\/calls\/([^/]+)\/actions\/(answer|reject|speak|hangup)$/.exec(path);
+    const action = /^\/v2\/calls\/([^/]+)\/actions\/(answer|reject|speak|hangup|streaming_start|streaming_stop|send_dtmf)$/.exec(path);
     if (action) return this.action(req, res, path, body, decodeURIComponent(action[1]), action[2]);
     return this.reply(res, req, path, body, 404, errors('10005', 'Resource not found', `No route for POST ${path}.`));
   }
@@ -245,6 +273,8 @@ export class TelnyxEmulator {
       return this.reply(res, req, path, body, 422, errors('10015', 'Invalid value', 'connection_id, to and from are required and connection_id must be a Call Control application.'));
     }
     if (client_state !== undefined && !isBase64(client_state)) return this.reply(res, req, path, body, 422, errors('90053', 'Invalid client state', 'client_state must be base64.'));
+    const badStream = body.stream_url === undefined ? undefined : streamFieldsProblem(body);
+    if (badStream) return this.reply(res, req, path, body, 422, errors('10015', 'Invalid value', badStream));
     const dedupeKey = `dial|${String(command_id)}`;
     if (command_id !== undefined && this.seenCommands.has(dedupeKey)) return this.reply(res, req, path, body, 200, this.seenCommands.get(dedupeKey));
     const behaviour = this.callScript.get(to) ?? 'answer';
@@ -299,6 +329,8 @@ export class TelnyxEmulator {
       return this.reply(res, req, path, body, 422, errors('10015', 'Invalid value', 'payload must be 3,000 characters or fewer.'));
     }
     if (body.client_state !== undefined && !isBase64(body.client_state)) return this.reply(res, req, path, body, 422, errors('90053', 'Invalid client state', 'client_state must be base64.'));
+    const problem = this.commandProblem(call, verb, body);
+    if (problem) return this.reply(res, req, path, body, 422, problem);
     if (body.command_id !== undefined) this.seenCommands.set(dedupeKey, true);
     if (typeof body.client_state === 'string') call.clientState = body.client_state;
     call.commands.push({ verb, body });
@@ -312,6 +344,18 @@ export class TelnyxEmulator {
       case 'answer':
         answered(call);
         this.later(call.id, () => this.callEvent(call, 'call.answered'));
+        if (body.stream_url !== undefined) this.later(call.id, () => this.startStream(call, body));
+        return;
+      case 'streaming_start':
+        this.later(call.id, () => this.startStream(call, body));
+        return;
+      case 'streaming_stop':
+        // Queued: a stream whose streaming_start is still being set up is stopped too.
+        this.later(call.id, () => this.reportStopped(call, this.stopStreams(call, 'stopped', typeof body.stream_id === 'string' ? body.stream_id : undefined)));
+        return;
+      case 'send_dtmf':
+        // Telnyx plays the keys into the call; the person (or the IVR) hears each as a key press.
+        this.later(call.id, async () => call.callee?.onKeys(String(body.digits), Number(body.duration_millis ?? 250)));
         return;
       case 'reject':
         ended(call);
@@ -327,14 +371,36 @@ export class TelnyxEmulator {
           if (call.alive) await this.callEvent(call, 'call.speak.ended', { status: 'completed' });
         });
         return;
-      case 'hangup':
+      case 'hangup': {
         if (call.speaking) call.hangupWhileSpeaking = true;
         ended(call);
+        const streams = this.stopStreams(call, 'hangup');
+        if (streams.length > 0) this.later(call.id, () => this.reportStopped(call, streams));
         // Hanging up a call nobody answered cancels it, as on the real network (SIP 487 Request Terminated).
         if (call.answered) this.later(call.id, () => this.hangupEvent(call, 'normal_clearing', 'unspecified', call.direction === 'outgoing' ? 'caller' : 'callee'));
         else this.later(call.id, () => this.hangupEvent(call, 'originator_cancel', '487', 'caller'));
         return;
+      }
     }
+  }
+
+  /** Why Telnyx refuses a command's fields (422), for the commands whose fields the emulator checks. */
+  private commandProblem(call: EmulatedCall, verb: string, body: Record<string, unknown>): ReturnType<typeof errors> | undefined {
+    if (verb === 'streaming_start' || (verb === 'answer' && body.stream_url !== undefined)) {
+      const problem = streamFieldsProblem(body);
+      if (problem) return errors('10015', 'Invalid value', problem);
+    }
+    if (verb === 'streaming_start' && call.streams.some((s) => s.live)) {
+      return errors('90061', 'Stream already active', 'This call already has an active media stream; stop it first.');
+    }
+    if (verb === 'send_dtmf' && (typeof body.digits !== 'string' || !/^[0-9A-D*#wW]+$/.test(body.digits))) {
+      return errors('10015', 'Invalid value', 'digits must be 0-9, A-D, *, # (w and W pause).');
+    }
+    const duration = body.duration_millis;
+    if (verb === 'send_dtmf' && duration !== undefined && !(Number.isInteger(duration) && Number(duration) >= 100 && Number(duration) <= 500)) {
+      return errors('10015', 'Invalid value', 'duration_millis must be between 100 and 500.');
+    }
+    return undefined;
   }
 
   private async sendMessage(req: IncomingMessage, res: ServerResponse, path: string, body: Record<string, unknown>): Promise<void> {
@@ -402,7 +468,10 @@ export class TelnyxEmulator {
     }
   }
 
-  /** The callee picks up; from then on the dial's time_limit_secs runs, and Telnyx hangs up when it is reached. */
+  /**
+   * The callee picks up; from then on the dial's time_limit_secs runs, and Telnyx hangs up when it is reached. A dial
+   * with stream_url starts streaming once answered.
+   */
   private async answer(call: EmulatedCall): Promise<void> {
     answered(call);
     const limit = Number(call.dial?.time_limit_secs);
@@ -415,11 +484,92 @@ export class TelnyxEmulator {
       this.timeLimits.add(timer);
     }
     await this.callEvent(call, 'call.answered');
+    if (call.dial?.stream_url !== undefined) await this.startStream(call, call.dial);
   }
 
   private async end(call: EmulatedCall, cause: string, sip: string, source: string): Promise<void> {
     ended(call);
+    await this.reportStopped(call, this.stopStreams(call, cause === 'time_limit' ? 'time_limit' : 'hangup'));
     await this.hangupEvent(call, cause, sip, source);
+  }
+
+  // ---- media streams ----
+
+  /**
+   * streaming_start (or stream_* on answer or dial): streaming.started, then a WebSocket to stream_url carrying the
+   * person on the line in Telnyx's protocol (`telnyxProtocol`). A socket that does not open gets streaming.failed;
+   * one that ends, however it ends, gets streaming.stopped.
+   */
+  private async startStream(call: EmulatedCall, body: Record<string, unknown>): Promise<void> {
+    if (!call.alive) return;
+    const id = randomUUID();
+    const url = String(body.stream_url);
+    const track = typeof body.stream_track === 'string' ? body.stream_track : 'inbound_track';
+    const mode = body.stream_bidirectional_mode;
+    const violations: string[] = [];
+    if (mode === 'mp3') violations.push('stream_bidirectional_mode "mp3" plays one message a second: a live voice needs "rtp"');
+    const codec = body.stream_bidirectional_codec ?? 'PCMU';
+    if (mode === 'rtp' && codec !== 'PCMU') violations.push(`stream_bidirectional_codec "${String(codec)}": this emulator's person only hears PCMU`);
+    await this.callEvent(call, 'streaming.started', { stream_id: id, stream_url: url });
+    if (!call.alive) return;
+    const person = call.direction === 'outgoing' ? call.to : call.from;
+    const callee = (call.callee ??= new MediaCallee(this.mediaScript.get(person)));
+    const parameters = Object.fromEntries(((body.custom_parameters ?? []) as { name: string; value: string }[]).map((p) => [p.name, p.value]));
+    const stream = new MediaStream({
+      id,
+      url,
+      parameters,
+      // How Telnyx presents stream_auth_token on the upgrade is not documented; we assume `Authorization: Bearer <token>`.
+      headers: typeof body.stream_auth_token === 'string' ? { authorization: `Bearer ${body.stream_auth_token}` } : {},
+      protocol: telnyxProtocol({ streamId: id, userId: this.userId, call, parameters, bidirectional: mode === 'rtp' }),
+      callee,
+      tracks: { inbound: track !== 'outbound_track', outbound: track !== 'inbound_track' },
+      violations,
+      onPersonHangup: () => this.personHungUp(call),
+    });
+    call.streams.push(stream);
+    this.streams.add(stream);
+    stream.open();
+    const opened = await stream.opened;
+    if (!opened) {
+      call.timeline.push('stream:failed');
+      if (stream.endedBy !== 'failed') return; // ended by the call's end while connecting
+      this.stopReported.add(stream);
+      await this.callEvent(call, 'streaming.failed', { stream_id: id, stream_type: 'websocket', failure_reason: stream.error ?? 'connection closed', stream_params: { stream_url: url, track } });
+      return;
+    }
+    call.timeline.push('stream:open');
+    void stream.ended.then((end) => {
+      call.timeline.push(`stream:ended:${end}`);
+      if (end !== 'emulator') this.later(call.id, () => this.reportStopped(call, [stream]));
+    });
+  }
+
+  /** Ends the call's live streams now (`stop`, close); returns them so the caller can order their streaming.stopped. */
+  private stopStreams(call: EmulatedCall, reason: StreamEnd, streamId?: string): MediaStream[] {
+    const stopping = call.streams.filter((s) => s.live && (streamId === undefined || s.id === streamId));
+    for (const stream of stopping) stream.end(reason);
+    return stopping;
+  }
+
+  /** streaming.stopped for each stream, once it has closed (once per stream, whoever asks first). */
+  private async reportStopped(call: EmulatedCall, streams: MediaStream[]): Promise<void> {
+    for (const stream of streams) {
+      await stream.ended;
+      if (this.stopReported.has(stream) || stream.handshake === 'failed' || stream.endedBy === 'emulator') continue;
+      this.stopReported.add(stream);
+      await this.callEvent(call, 'streaming.stopped', { stream_id: stream.id, stream_url: stream.url });
+    }
+  }
+
+  /** The person hangs up: the stream stops (`stop`, close), streaming.stopped, then call.hangup. */
+  private personHungUp(call: EmulatedCall): void {
+    if (!call.alive) return;
+    ended(call);
+    call.timeline.push('person:hangup');
+    const streams = this.stopStreams(call, 'person');
+    this.later(call.id, () => this.reportStopped(call, streams));
+    this.later(call.id, () => this.hangupEvent(call, 'normal_clearing', 'unspecified', call.direction === 'outgoing' ? 'callee' : 'caller'));
   }
 
   private hangupEvent(call: EmulatedCall, cause: string, sip: string, source: string): Promise<number> {
@@ -465,6 +615,7 @@ export class TelnyxEmulator {
       spoken: [],
       commands: [],
       timeline: [],
+      streams: [],
     };
     this.calls.set(call.id, call);
     return call;
@@ -572,4 +723,84 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
+}
+
+// ---- the media streaming protocol ----
+
+const STREAM_CODECS = ['PCMU', 'PCMA', 'G722', 'OPUS', 'AMR-WB', 'L16'];
+
+/** Why stream_* fields would get a 422, if they would. */
+function streamFieldsProblem(body: Record<string, unknown>): string | undefined {
+  const { stream_url, stream_track, stream_codec, stream_bidirectional_mode, stream_bidirectional_codec, stream_auth_token, custom_parameters } = body;
+  if (typeof stream_url !== 'string' || !/^wss?:\/\/[^/]/.test(stream_url)) return 'stream_url must be a ws:// or wss:// URL.';
+  if (stream_track !== undefined && !['inbound_track', 'outbound_track', 'both_tracks'].includes(String(stream_track))) return 'stream_track must be inbound_track, outbound_track or both_tracks.';
+  if (stream_codec !== undefined && ![...STREAM_CODECS, 'default'].includes(String(stream_codec))) return `stream_codec must be one of ${STREAM_CODECS.join(', ')} or default.`;
+  if (stream_bidirectional_mode !== undefined && !['mp3', 'rtp'].includes(String(stream_bidirectional_mode))) return 'stream_bidirectional_mode must be mp3 or rtp.';
+  if (stream_bidirectional_codec !== undefined && !STREAM_CODECS.includes(String(stream_bidirectional_codec))) return `stream_bidirectional_codec must be one of ${STREAM_CODECS.join(', ')}.`;
+  if (stream_auth_token !== undefined && (typeof stream_auth_token !== 'string' || stream_auth_token.length > 4000)) return 'stream_auth_token must be a string of at most 4000 characters.';
+  const pairs = custom_parameters === undefined || (Array.isArray(custom_parameters) && custom_parameters.every((p) => typeof p?.name === 'string' && typeof p?.value === 'string'));
+  if (!pairs) return 'custom_parameters must be a list of {name, value} strings.';
+  return undefined;
+}
+
+/**
+ * Telnyx's side of a media stream: snake_case, `stream_id` at the top level, numbers as strings. To the app:
+ * `connected`, `start`, `media`, `dtmf`, `mark` echoes, `error`, `stop`, each with `sequence_number` from "1". From
+ * the app (bidirectional "rtp" mode): `media` whose payload is raw PCMU of 20 ms to 30 s (anything shorter gets an
+ * `error` frame, malformed_frame 100003, and is not played), `mark` (named), `clear`; `stream_id` is optional.
+ */
+function telnyxProtocol(s: { streamId: string; userId: string; call: EmulatedCall; parameters: Record<string, string>; bidirectional: boolean }): StreamProtocol {
+  const { streamId, userId, call } = s;
+  const frame = (event: string, seq: string, body: Record<string, unknown>) => ({ event, sequence_number: seq, stream_id: streamId, ...body });
+  return {
+    connected: () => ({ event: 'connected', version: '1.0.0' }),
+    start: (seq) =>
+      frame('start', seq, {
+        start: {
+          user_id: userId,
+          call_control_id: call.id,
+          call_session_id: call.sessionId,
+          from: call.from,
+          to: call.to,
+          tags: [],
+          client_state: call.clientState,
+          custom_parameters: s.parameters,
+          media_format: { encoding: 'PCMU', sample_rate: 8000, channels: 1 },
+        },
+      }),
+    media: (seq, media) => frame('media', seq, { media }),
+    dtmf: (seq, digit) => frame('dtmf', seq, { occurred_at: new Date().toISOString(), dtmf: { digit } }),
+    mark: (seq, name) => frame('mark', seq, { mark: { name } }),
+    stop: (seq) => frame('stop', seq, { stop: { user_id: userId, call_control_id: call.id } }),
+    error: (seq, error) => frame('error', seq, { error }),
+    read: (text) => readTelnyxMessage(text, streamId, s.bidirectional),
+  };
+}
+
+const malformed = (detail: string): CarrierError => ({ title: 'malformed_frame', code: '100003', detail });
+
+function readTelnyxMessage(text: string, streamId: string, bidirectional: boolean): ServerFrame {
+  const message = parseMessage(text);
+  if (typeof message === 'string') return { kind: 'rejected', violation: message, error: malformed('The frame is not a JSON object.') };
+  const { event } = message;
+  if (message.stream_id !== undefined && message.stream_id !== streamId) {
+    return { kind: 'rejected', violation: `a ${String(event)} message with stream_id ${JSON.stringify(message.stream_id)} (the stream is ${streamId})` };
+  }
+  if (event === 'clear') return { kind: 'clear' };
+  if (event === 'mark') {
+    const name = (message.mark as { name?: unknown } | undefined)?.name;
+    return typeof name === 'string' && name !== '' ? { kind: 'mark', name } : { kind: 'rejected', violation: 'a mark without a name', error: malformed('mark.name is required.') };
+  }
+  if (event !== 'media') return { kind: 'rejected', violation: `an unknown event ${JSON.stringify(event)}`, error: malformed(`Unknown event ${JSON.stringify(event)}.`) };
+  if (!bidirectional) return { kind: 'rejected', violation: 'media on a stream that is not bidirectional (streaming_start without stream_bidirectional_mode "rtp")' };
+  const payload = decodePayload((message.media as { payload?: unknown } | undefined)?.payload);
+  if (!payload) return { kind: 'rejected', violation: 'a media message without a base64 payload', error: malformed('media.payload must be base64.') };
+  if (payload.length < FRAME_BYTES || payload.length > 30_000 * BYTES_PER_MS) {
+    return {
+      kind: 'rejected',
+      violation: `a media chunk of ${payload.length / BYTES_PER_MS} ms (${payload.length} bytes): Telnyx takes 20 ms to 30 s`,
+      error: malformed('Media payload must hold between 20 ms and 30 s of audio.'),
+    };
+  }
+  return { kind: 'media', payload };
 }

@@ -1,11 +1,16 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { MediaCallee, type MediaCalleeOptions } from './media-callee.js';
+import { decodePayload, MediaStream, parseMessage, type ServerFrame, type StreamEnd, type StreamProtocol } from './media-stream.js';
 
 /**
  * A local stand-in for Twilio: the REST endpoints the SDK calls (Calls create/fetch/update, Messages create),
  * then the network side — it plays each call as scripted for the number dialled, fetches the voice URL
  * and posts status callbacks exactly as Twilio does (form posts signed with X-Twilio-Signature).
+ *
+ * TwiML with `<Connect><Stream url="…">` opens a real Media Streams WebSocket to the app, with a simulated person on
+ * the line (media-callee.ts): see `stream()` and `twilioProtocol()` below.
  */
 
 export type AnsweredByValue = 'human' | 'machine_start' | 'machine_end_beep' | 'machine_end_silence' | 'machine_end_other' | 'fax' | 'unknown';
@@ -22,6 +27,8 @@ export type Callee = {
   reverseCallbacks?: boolean;
   sms?: 'delivered' | 'undelivered' | 'failed';
   smsErrorCode?: string;
+  /** The person on a `<Connect><Stream>` call (a silent one when unset). For an inbound call, keyed by the caller's number. */
+  media?: MediaCalleeOptions;
 };
 
 export type TwilioRestOp = 'calls.create' | 'calls.fetch' | 'calls.update' | 'messages.create';
@@ -47,6 +54,10 @@ export type EmulatedCall = {
   endedAt?: Date;
   /** What machine detection reported, when the call asked for it. */
   answeredBy?: string;
+  /** Every `<Connect><Stream>` the call ran, in order: handshake, what the app sent, violations, how it ended. */
+  streams: MediaStream[];
+  /** The person on the far end of the call's streams, once one started. */
+  callee?: MediaCallee;
 };
 
 export type EmulatedMessage = { sid: string; to: string; from: string; body: string; status: string };
@@ -69,6 +80,10 @@ export class TwilioEmulator {
   private readonly unheard = new Set<string>();
   private readonly callbackSequence = new Map<string, number>();
   private readonly failures: { op: TwilioRestOp; error: TwilioRestError }[] = [];
+  /** How each call's far end behaves (read once per call: a test's getter may count dials). */
+  private readonly people = new Map<string, Callee>();
+  /** The stream each call is connected to right now, and the TwiML a REST update gave it to play next. */
+  private readonly connected = new Map<string, { stream: MediaStream; redirect?: string }>();
   private readonly server = createServer((req, res) => {
     this.route(req, res).catch((err: Error) => reply(res, 500, restError(500, 20500, err.message)));
   });
@@ -90,7 +105,9 @@ export class TwilioEmulator {
     return this;
   }
 
+  /** Ends live streams (`stop`, close: the network is going away), then lets every call in flight finish its callbacks. */
   async close(): Promise<void> {
+    for (const { stream } of this.connected.values()) stream.end('emulator');
     await Promise.allSettled(this.playing.values());
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
@@ -153,8 +170,12 @@ export class TwilioEmulator {
     const hooks = this.requireNumberWebhooks();
     const call = this.newCall(from, to, new URLSearchParams());
     const response = await this.post(hooks.voiceUrl, { ...this.callParams(call, 'ringing'), Direction: 'inbound' });
-    this.obey(call, response.body);
+    const caller = this.callees[from] ?? {};
+    this.people.set(call.sid, caller);
+    const obeyed = this.obey(call, response.body, caller);
     if (!call.rejected) this.advance(call, 'in-progress');
+    // A call connected to a stream lasts until the stream ends; then it completes, and the number's status callback hears so.
+    this.track(call.sid, call.streams.length > 0 ? obeyed.then(() => this.completeInbound(call, hooks)) : obeyed);
     return { call, response };
   }
 
@@ -219,9 +240,18 @@ export class TwilioEmulator {
   private updateCall(res: ServerResponse, sid: string, form: URLSearchParams): void {
     const call = this.calls.get(sid);
     if (!call) return this.answer(res, 'calls.update', 404, restError(404, 20404, `The requested resource /Calls/${sid}.json was not found`));
+    const twiml = form.get('Twiml');
+    if (twiml !== null && TERMINAL.has(call.status)) return this.answer(res, 'calls.update', 400, restError(400, 21220, 'Call is not in-progress. Cannot redirect.'));
     const hangingUp = form.get('Status') === 'completed' && !TERMINAL.has(call.status);
     if (hangingUp) call.hungUp = true;
     this.answer(res, 'calls.update', 200, this.callResource(call));
+    const connected = this.connected.get(sid);
+    if (hangingUp && connected) connected.stream.end('hangup');
+    else if (twiml !== null && connected) {
+      // New TwiML for a call in <Connect><Stream>: the stream stops (`stop`, close) and the new TwiML plays instead.
+      connected.redirect = twiml;
+      connected.stream.end('redirect');
+    } else if (twiml !== null) this.track(sid, this.obey(call, twiml, this.people.get(sid) ?? {}));
     // A call the network is not playing out ends now: answered it completes, still ringing it is canceled.
     if (hangingUp && this.manual.has(sid)) this.track(sid, this.setStatus(sid, call.status === 'in-progress' ? 'completed' : 'canceled'));
   }
@@ -241,6 +271,7 @@ export class TwilioEmulator {
 
   private async play(call: EmulatedCall): Promise<void> {
     const callee = this.callees[call.to] ?? {};
+    this.people.set(call.sid, callee);
     const url = call.request.get('StatusCallback');
     const held: Record<string, string>[] = [];
     const report = async (status: string, extra: Record<string, string> = {}): Promise<void> => {
@@ -261,7 +292,7 @@ export class TwilioEmulator {
       const amd = this.answeredBy(call, callee);
       call.answeredBy = amd.AnsweredBy;
       const response = await this.post(call.request.get('Url')!, { ...this.callParams(call, 'in-progress'), ...amd });
-      this.obey(call, response.body);
+      await this.obey(call, response.body, callee);
       await report('completed', { CallDuration: String(this.talk(call)), ...amd });
     }
     for (const params of held.reverse()) await this.post(url!, params);
@@ -297,10 +328,12 @@ export class TwilioEmulator {
   }
 
   /**
-   * Plays what the call was told to say, a second to pick up and then a word a second, and returns the seconds it
-   * lasted. At the call's TimeLimit Twilio hangs up: the callee hears only the words said by then.
+   * Plays what the call was told to say, a second to pick up and then a word a second, plus the real time its
+   * streams lasted, and returns the seconds it lasted. At the call's TimeLimit Twilio hangs up: the callee hears
+   * only the words said by then.
    */
   private talk(call: EmulatedCall): number {
+    const streamedMs = call.streams.reduce((ms, s) => ms + (s.endedAt ?? Date.now()) - s.startedAt, 0);
     const limit = Number(call.request.get('TimeLimit') ?? Infinity);
     let seconds = 1;
     const heard: string[] = [];
@@ -312,7 +345,7 @@ export class TwilioEmulator {
       if (fits < words.length) break;
     }
     call.said = heard;
-    return seconds;
+    return seconds + Math.ceil(streamedMs / 1000);
   }
 
   /** Sync AMD: the result rides on the voice URL request; Enable reports at the start of a machine greeting. */
@@ -346,12 +379,94 @@ export class TwilioEmulator {
     }
   }
 
-  /** Reads the TwiML the app answered with and does what it says (only the verbs Switchboard uses). */
-  private obey(call: EmulatedCall, twiml: string): void {
+  /**
+   * Reads the TwiML the app answered with and does what it says, verb by verb (only the verbs Switchboard uses).
+   * Everything up to a `<Connect><Stream>` happens at once (so `said` is filled before this first awaits); the stream
+   * then holds the call until it ends.
+   */
+  private async obey(call: EmulatedCall, twiml: string, person: Callee): Promise<void> {
     call.twiml.push(twiml);
-    for (const [, text] of twiml.matchAll(/<Say[^>]*>([\s\S]*?)<\/Say>/g)) call.said.push(unescapeXml(text));
-    call.hungUp ||= /<Hangup\s*\/>/.test(twiml);
-    call.rejected ||= /<Reject[\s/>]/.test(twiml);
+    for (const verb of parseTwiml(twiml)) {
+      if (verb.verb === 'say') call.said.push(verb.text);
+      else if (verb.verb === 'hangup') return void (call.hungUp = true);
+      else if (verb.verb === 'reject') return void (call.rejected = true);
+      else {
+        const { end, redirect } = await this.stream(call, verb, person);
+        if (end === 'redirect') return this.obey(call, redirect!, person);
+        // Only when the app closed the socket (or it never opened) does Twilio go on with the TwiML after </Connect>.
+        if (end !== 'server' && end !== 'failed') return;
+      }
+    }
+  }
+
+  /**
+   * `<Connect><Stream>`: a bidirectional Media Streams WebSocket to the app, carrying the person on the line, held
+   * until the app closes it or the call ends (REST hangup, new TwiML, the person hanging up, TimeLimit).
+   */
+  private async stream(call: EmulatedCall, verb: StreamVerb, person: Callee): Promise<{ end: StreamEnd; redirect?: string }> {
+    const callee = (call.callee ??= new MediaCallee(person.media));
+    const violations: string[] = [];
+    let url = verb.url;
+    const parsed = URL.canParse(url) ? new URL(url) : undefined;
+    if (!parsed || !/^wss?:$/.test(parsed.protocol)) violations.push(`the stream URL ${JSON.stringify(url)} is not a wss:// URL`);
+    if (parsed?.search) {
+      // "The url does not support query string parameters": Twilio drops the query (or fails the handshake, 31920).
+      violations.push(`the stream URL has a query string (${parsed.search}), which Twilio does not pass on`);
+      parsed.search = '';
+      url = parsed.toString();
+    }
+    for (const [name, value] of Object.entries(verb.parameters)) {
+      if (name.length + value.length >= 500) violations.push(`<Parameter name="${name}"> is ${name.length + value.length} characters; Twilio allows under 500`);
+    }
+    const streamSid = `MZ${randomBytes(16).toString('hex')}`;
+    const stream: MediaStream = new MediaStream({
+      id: streamSid,
+      url,
+      parameters: verb.parameters,
+      // Twilio signs the upgrade as it signs webhooks: over the stream URL as the TwiML gave it, with no params.
+      headers: { 'x-twilio-signature': this.sign(url, {}) },
+      protocol: twilioProtocol(streamSid, this.accountSid, call.sid, verb.parameters),
+      callee,
+      violations,
+      onPersonHangup: () => stream.end('person'),
+    });
+    call.streams.push(stream);
+    const connected: { stream: MediaStream; redirect?: string } = { stream };
+    this.connected.set(call.sid, connected);
+    const limit = Number(call.request.get('TimeLimit') ?? Infinity);
+    const left = limit * 1000 - (Date.now() - (call.answeredAt ?? new Date()).getTime());
+    const timeLimit = Number.isFinite(left) ? setTimeout(() => stream.end('time_limit'), Math.max(0, left)) : undefined;
+    stream.open();
+    const opened = await stream.opened;
+    await this.streamStatus(call, verb, stream, opened ? 'stream-started' : 'stream-error');
+    const end = await stream.ended;
+    clearTimeout(timeLimit);
+    this.connected.delete(call.sid);
+    if (opened) await this.streamStatus(call, verb, stream, 'stream-stopped');
+    return { end, redirect: connected.redirect };
+  }
+
+  /** `<Stream statusCallback>`: stream-started, stream-stopped, or stream-error (the only place a failed handshake shows). */
+  private async streamStatus(call: EmulatedCall, verb: StreamVerb, stream: MediaStream, event: string): Promise<void> {
+    if (!verb.statusCallback || this.unheard.has(call.sid)) return;
+    await this.post(verb.statusCallback, {
+      AccountSid: this.accountSid,
+      CallSid: call.sid,
+      StreamSid: stream.id,
+      StreamName: verb.name ?? stream.id,
+      StreamEvent: event,
+      ...(event === 'stream-error' ? { StreamError: `Stream - WebSocket - Connection failed: ${stream.error ?? 'closed'}` } : {}),
+      Timestamp: new Date().toISOString(),
+    });
+  }
+
+  /** An inbound call whose stream is over completes; the number's status callback hears so. */
+  private async completeInbound(call: EmulatedCall, hooks: PhoneNumberWebhooks): Promise<void> {
+    if (TERMINAL.has(call.status)) return;
+    call.status = 'completed';
+    call.endedAt = new Date();
+    if (!hooks.statusCallback || this.unheard.has(call.sid)) return;
+    await this.post(hooks.statusCallback, { ...this.callParams(call, 'completed'), Direction: 'inbound', CallDuration: String(this.duration(call)) });
   }
 
   private newCall(from: string, to: string, request: URLSearchParams): EmulatedCall {
@@ -366,6 +481,7 @@ export class TwilioEmulator {
       hungUp: false,
       rejected: false,
       startedAt: new Date(),
+      streams: [],
     };
     this.calls.set(call.sid, call);
     return call;
@@ -411,8 +527,10 @@ export class TwilioEmulator {
     return sent;
   }
 
-  private track(sid: string, play: Promise<void>): void {
-    this.playing.set(sid, play.catch(() => undefined));
+  /** Work `finished(sid)` waits for, after what was already tracked for the same call. */
+  private track(sid: string, work: Promise<void>): void {
+    const before = this.playing.get(sid) ?? Promise.resolve();
+    this.playing.set(sid, Promise.all([before, work.catch(() => undefined)]).then(() => undefined));
   }
 
   private requireNumberWebhooks(): PhoneNumberWebhooks {
@@ -447,3 +565,78 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 const unescapeXml = (s: string): string =>
   s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+
+// --- TwiML and the Media Streams protocol ---
+
+type StreamVerb = { verb: 'stream'; url: string; name?: string; statusCallback?: string; parameters: Record<string, string> };
+type TwimlVerb = { verb: 'say'; text: string } | { verb: 'hangup' } | { verb: 'reject' } | StreamVerb;
+
+/** The verbs of a TwiML document, in order: Say, Hangup, Reject and Connect/Stream (the ones Switchboard uses). */
+function parseTwiml(twiml: string): TwimlVerb[] {
+  const verbs: TwimlVerb[] = [];
+  for (const m of twiml.matchAll(/<Say\b[^>]*>([\s\S]*?)<\/Say>|<Hangup\s*\/>|<Reject\b[^>]*>|<Connect\b[^>]*>([\s\S]*?)<\/Connect>/g)) {
+    if (m[1] !== undefined) verbs.push({ verb: 'say', text: unescapeXml(m[1]) });
+    else if (m[0].startsWith('<Hangup')) verbs.push({ verb: 'hangup' });
+    else if (m[0].startsWith('<Reject')) verbs.push({ verb: 'reject' });
+    else {
+      const stream = /<Stream\b([^>]*?)(?:\/>|>([\s\S]*?)<\/Stream>)/.exec(m[2] ?? '');
+      if (!stream) continue;
+      const attrs = attributes(stream[1]!);
+      const parameters: Record<string, string> = {};
+      for (const [param] of (stream[2] ?? '').matchAll(/<Parameter\b[^>]*>/g)) {
+        const { name, value } = attributes(param);
+        if (name !== undefined) parameters[name] = value ?? '';
+      }
+      verbs.push({ verb: 'stream', url: attrs.url ?? '', name: attrs.name, statusCallback: attrs.statusCallback, parameters });
+    }
+  }
+  return verbs;
+}
+
+function attributes(tag: string): Record<string, string | undefined> {
+  return Object.fromEntries([...tag.matchAll(/([A-Za-z]+)="([^"]*)"/g)].map(([, key, value]) => [key, unescapeXml(value!)]));
+}
+
+/**
+ * Twilio's side of a bidirectional Media Stream. To the app: `connected` (no sequence number), then `start`,
+ * `media`, `dtmf`, `mark` echoes and `stop`, each with `sequenceNumber` ("1" on start, +1 per message) and
+ * `streamSid`; numbers are strings. From the app: `media` (raw μ-law, base64), `mark` (named), `clear`, each with
+ * the stream's `streamSid`. Twilio has no error frame: what it cannot use it ignores (recorded as a violation).
+ */
+function twilioProtocol(streamSid: string, accountSid: string, callSid: string, customParameters: Record<string, string>): StreamProtocol {
+  const frame = (event: string, sequenceNumber: string, body: Record<string, unknown>) => ({ event, sequenceNumber, streamSid, ...body });
+  return {
+    connected: () => ({ event: 'connected', protocol: 'Call', version: '1.0.0' }),
+    start: (seq) =>
+      frame('start', seq, {
+        start: { streamSid, accountSid, callSid, tracks: ['inbound'], customParameters, mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 } },
+      }),
+    media: (seq, media) => frame('media', seq, { media }),
+    dtmf: (seq, digit) => frame('dtmf', seq, { dtmf: { track: 'inbound_track', digit } }),
+    mark: (seq, name) => frame('mark', seq, { mark: { name } }),
+    stop: (seq) => frame('stop', seq, { stop: { accountSid, callSid } }),
+    error: () => undefined,
+    read: (text) => readTwilioMessage(text, streamSid),
+  };
+}
+
+function readTwilioMessage(text: string, streamSid: string): ServerFrame {
+  const message = parseMessage(text);
+  if (typeof message === 'string') return { kind: 'rejected', violation: message };
+  const { event } = message;
+  if (event !== 'media' && event !== 'mark' && event !== 'clear') return { kind: 'rejected', violation: `an unknown event ${JSON.stringify(event)}` };
+  // Every message to Twilio names its stream; one without it, or for another stream, does nothing.
+  if (message.streamSid !== streamSid) return { kind: 'rejected', violation: `a ${event} message with streamSid ${JSON.stringify(message.streamSid)} (the stream is ${streamSid})` };
+  if (event === 'clear') return { kind: 'clear' };
+  if (event === 'mark') {
+    const name = (message.mark as { name?: unknown } | undefined)?.name;
+    return typeof name === 'string' && name !== '' ? { kind: 'mark', name } : { kind: 'rejected', violation: 'a mark without a name' };
+  }
+  const payload = decodePayload((message.media as { payload?: unknown } | undefined)?.payload);
+  if (!payload?.length) return { kind: 'rejected', violation: 'a media message without a base64 payload' };
+  // Raw μ-law only: "Providing header bytes causes the media to be streamed incorrectly".
+  if (payload.subarray(0, 4).toString('latin1') === 'RIFF' || payload.subarray(0, 4).toString('latin1') === '.snd') {
+    return { kind: 'rejected', violation: 'a media payload with a WAV/AU header (Twilio wants raw μ-law)' };
+  }
+  return { kind: 'media', payload };
+}
