@@ -676,6 +676,11 @@ export const defaultBrain: Brain = (turn) => {
       if (!transcript || m.reported) return [];
       const key = /press (\d|star|pound)/i.exec(transcript)?.[1];
       if (key) return [{ call: 'send_dtmf', args: { digits: KEYS[key.toLowerCase()] ?? key } }];
+      // Someone new came on the line ("Hello?", the person after a menu): ask again what is still open.
+      if (/^(hello|hi|hey)\b/i.test(transcript) && transcript.length < 40) {
+        const again = ask();
+        return again ? [{ say: again }] : [];
+      }
       if (m.next < fields.length) answers[fields[m.next++]] = transcript;
       const next = ask();
       if (next) return [{ say: next }];
