@@ -30,7 +30,7 @@ export type IvrMenu = {
 export type StreamWindow = { atMs: number; ms: number };
 
 export type MediaCalleeOptions = {
-  /** Said when the person comes on the line: on answer, or after the IVR (which defaults it to 'Hello?'). */
+  /** Said when the person comes on the line: `answerDelayMs` into the first stream, or after the IVR (which defaults it to 'Hello?'). */
   greeting?: string;
   /**
    * What the person knows. When a heard agent utterance mentions every word of a key (`price_quote` → "price" and
@@ -42,7 +42,7 @@ export type MediaCalleeOptions = {
   ivr?: IvrMenu;
   /** Once the agent's current utterance has played `afterAgentMs`, the person says `say` over it (once per call). */
   bargeIn?: { afterAgentMs: number; say: string };
-  /** The person hangs up after hearing this many agent utterances (after answering them, if a fact was asked). */
+  /** The person hangs up after hearing this many agent utterances, IVR time included (after answering, if a fact was asked). */
   hangupAfterHeard?: number;
   /** The person hangs up this long after the stream started. */
   hangupAfterMs?: number;
