@@ -3,8 +3,8 @@ import { base64AudioMs } from './mulaw.js';
 type Item = { itemId: string; sentMs: number; markedMs: number; playedMs: number; started: boolean };
 type PendingMark = { itemId: string; endMs: number };
 
-/** Where an interrupted item must be cut: the audio the callee actually heard. */
-export type Cut = { itemId: string; audioEndMs: number };
+/** Where an interrupted item must be cut: the audio the callee actually heard, of `sentMs` sent. */
+export type Cut = { itemId: string; audioEndMs: number; sentMs: number };
 
 /** A mark at least this often (in audio): how precisely a cut lands, against two frames per mark on the wire. */
 export const MARK_EVERY_MS = 100;
@@ -72,7 +72,7 @@ export class Playback {
     for (const item of this.items.values()) {
       if (item.playedMs >= item.sentMs) continue;
       const heard = Math.floor(Math.min(item.sentMs, first || item.started ? item.playedMs : 0));
-      cuts.push({ itemId: item.itemId, audioEndMs: heard });
+      cuts.push({ itemId: item.itemId, audioEndMs: heard, sentMs: item.sentMs });
       item.sentMs = item.markedMs = item.playedMs = heard;
       first = false;
     }

@@ -5,7 +5,7 @@ import { openingInstructions, sessionConfig } from './agent-session.js';
 import type { AgentPlan } from './engine.js';
 import type { MediaLeg, MediaListener } from './media-port.js';
 import { BYTES_PER_MS, base64AudioMs, DTMF_DIGITS, MULAW_SILENCE } from './mulaw.js';
-import { Playback } from './playback.js';
+import { Playback, type Cut } from './playback.js';
 import { RealtimeConnection, type RealtimeSettings, type ServerEvent } from './realtime.js';
 
 /** What one live agent call reports to the rest of Switchboard, as it happens. */
@@ -85,6 +85,8 @@ export class VoiceCall {
     this.answered();
     if (this.failure) void this.apologize();
     for (const chunk of this.early.splice(0)) this.play(chunk.itemId, chunk.base64);
+    // The opening line may be complete already: mark its end now, or we would never learn it has played.
+    for (const mark of this.playback.flush()) leg.mark(mark);
     return {
       audio: (base64, timestampMs) => this.onCalleeAudio(base64, timestampMs),
       mark: (name) => this.onMark(name),
@@ -107,7 +109,7 @@ export class VoiceCall {
     this.ended = true;
     clearTimeout(this.hangUpWhenPlayed);
     // Whatever the agent had said by now was heard up to the last acknowledged mark.
-    for (const cut of this.playback.interrupt()) this.storeAgentTurn(cut.itemId, cut.audioEndMs);
+    for (const cut of this.playback.interrupt()) this.storeAgentTurn(cut.itemId, cut);
     this.model.close();
     this.sink.closed();
   }
@@ -210,22 +212,20 @@ export class VoiceCall {
     if (this.activeResponse) this.cutResponses.add(this.activeResponse);
     for (const cut of this.playback.interrupt()) {
       this.model.send({ type: 'conversation.item.truncate', item_id: cut.itemId, content_index: 0, audio_end_ms: cut.audioEndMs });
-      this.storeAgentTurn(cut.itemId, cut.audioEndMs);
+      this.storeAgentTurn(cut.itemId, cut);
       this.playback.retire(cut.itemId);
     }
   }
 
   /** Stores an agent turn: all of it, or (cut off) the part the callee heard, by the share of its audio played. */
-  private storeAgentTurn(itemId: string, heardMs?: number): void {
+  private storeAgentTurn(itemId: string, cut?: Cut): void {
     const entry = this.agentText.get(itemId);
     if (!entry) return;
     this.agentText.delete(itemId);
     let text = entry.text.trim();
-    const progress = this.playback.progress(itemId);
-    if (heardMs !== undefined && progress && text) {
-      const total = progress.sentMs > heardMs ? progress.sentMs : heardMs;
-      const share = total > 0 ? heardMs / total : 0;
-      if (share < 1) text = share <= 0 ? '' : `${text.slice(0, Math.ceil(text.length * share)).trimEnd()}…`;
+    if (cut && cut.audioEndMs < cut.sentMs && text) {
+      const share = cut.audioEndMs / cut.sentMs;
+      text = share <= 0 ? '' : `${text.slice(0, Math.ceil(text.length * share)).trimEnd()}…`;
     }
     if (text) this.sink.transcript('agent', text, entry.at);
   }

@@ -23,8 +23,8 @@ describe('mark-driven playback tracking', () => {
     const [m3] = p.flush();
     p.echoed(m1);
     expect(p.interrupt()).toEqual([
-      { itemId: 'item_a', audioEndMs: 120 },
-      { itemId: 'item_b', audioEndMs: 0 },
+      { itemId: 'item_a', audioEndMs: 120, sentMs: 240 },
+      { itemId: 'item_b', audioEndMs: 0, sentMs: 80 },
     ]);
     // The carrier echoes what it cleared; none of it was heard.
     expect(p.echoed(m2)).toBeUndefined();
@@ -48,7 +48,7 @@ describe('mark-driven playback tracking', () => {
   it('counts the first item as playing even before its first echo (it was being heard)', () => {
     const p = new Playback();
     p.sent('item_a', ms(300));
-    expect(p.interrupt()).toEqual([{ itemId: 'item_a', audioEndMs: 0 }]);
+    expect(p.interrupt()).toEqual([{ itemId: 'item_a', audioEndMs: 0, sentMs: 300 }]);
   });
 
   it('names marks per item and generation, so a new generation never matches an old echo', () => {

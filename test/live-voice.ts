@@ -145,10 +145,12 @@ function tryStream(url: string, token: string, carrier: 'twilio' | 'telnyx'): Pr
   });
 }
 
-describe.each([
-  ['twilio', twilioNetwork],
-  ['telnyx', telnyxNetwork],
-] as const)('live voice on %s', (carrier, network) => {
+export const NETWORKS = { twilio: twilioNetwork, telnyx: telnyxNetwork };
+
+/** Every live voice scenario on one carrier (one test file per carrier, so the two run side by side). */
+export function liveVoiceSuite(carrier: 'twilio' | 'telnyx'): void {
+  const network = NETWORKS[carrier];
+  describe(`live voice on ${carrier}`, () => {
   it('an agent call gets past an IVR with send_dtmf, collects the fields, reports them and hangs up after its goodbye played', async () => {
     const line = await liveVoice(network);
     line.net.person(ROOFER, { ivr: { prompt: 'Thanks for calling Ace Roofing. For a person, press 2.', digit: '2' }, greeting: 'Hello, Ace Roofing.', facts: FACTS });
@@ -187,7 +189,8 @@ describe.each([
   it('barge-in clears the carrier and cuts the agent at what the callee heard', async () => {
     const line = await liveVoice(network);
     const opening = 'I am calling about a quote for a roof repair on a three storey house with a slate roof and two chimneys.';
-    line.net.person(ROOFER, { greeting: 'Hello?', bargeIn: { afterAgentMs: 800, say: 'Sorry, who is calling?' } });
+    // The person says nothing until 800 ms into the agent's opening line, then talks over it.
+    line.net.person(ROOFER, { bargeIn: { afterAgentMs: 800, say: 'Sorry, who is calling?' } });
     const placed = await line.h.call('initiate_call', { to: ROOFER, ...ROOF_CALL, message: opening });
 
     const session = await line.model.waitFor(() => line.model.sessions[0]?.truncates[0] && line.model.sessions[0], 20_000);
@@ -202,13 +205,13 @@ describe.each([
 
     const call = await until(async () => {
       const c = await line.h.call('get_call', { call_id: placed.call_id });
-      return c.transcript.some((t: { text: string }) => t.text.endsWith('…')) && c;
-    }, 'the cut-off turn in the transcript');
+      const texts = c.transcript.map((t: { text: string }) => t.text);
+      return texts.some((t: string) => t.endsWith('…')) && texts.includes('Sorry, who is calling?') && c;
+    }, 'the cut-off turn and the interruption in the transcript');
     const stored = call.transcript.find((t: { text: string }) => t.text.endsWith('…'))!.text.slice(0, -1);
     const said = session.said.find((s) => s.truncatedMs !== undefined)!;
     expect(said.full.startsWith(stored)).toBe(true);
     expect(stored.length).toBeLessThan(said.full.length);
-    expect(call.transcript.map((t: { text: string }) => t.text)).toContain('Sorry, who is calling?');
     await line.h.call('end_call', { call_id: placed.call_id });
   });
 
@@ -245,9 +248,19 @@ describe.each([
     expect(call).toMatchObject({ status: 'failed', error: { code: 'voice_model_unavailable' } });
   });
 
+  it('a turn ends even when the carrier stops sending audio after the callee speaks (silence suppression)', async () => {
+    const line = await liveVoice(network);
+    // After answering, the line sends nothing for 20 s: only silence Switchboard pads in can end the turn.
+    line.net.person(ROOFER, { facts: FACTS, silentGapMs: 20_000 });
+    const placed = await line.h.call('initiate_call', { to: ROOFER, ...ROOF_CALL, insight_schema: { type: 'object', properties: { price_quote: { type: 'string' } } } });
+    const call = await finished(line.h, placed.call_id, 15);
+    expect(call).toMatchObject({ status: 'completed', fields: { price_quote: FACTS.price_quote } });
+  });
+
   it('an inbound call with the agent handler is answered with the disclosure, then the live agent', async () => {
     const line = await liveVoice(network, { SWITCHBOARD_INBOUND_POLICY: 'open', SWITCHBOARD_INBOUND_HANDLER: 'agent', SWITCHBOARD_INBOUND_GREETING: 'How can I help you?' });
-    line.net.person(CALLER, { greeting: 'Hi, I would like to book a table.', hangupAfterHeard: 2 });
+    // The caller waits for the agent's greeting to end before speaking.
+    line.net.person(CALLER, { greeting: 'I would like to book a table for two.', answerDelayMs: 2500 });
     await line.net.ring(CALLER);
     const inbound = await until(async () => (await line.h.call('list_calls', {})).calls.find((c: { direction: string }) => c.direction === 'inbound'), 'the inbound call');
     expect(inbound.mode).toBe('agent');
@@ -255,6 +268,8 @@ describe.each([
     const turns = call.transcript.map((t: { speaker: string; text: string }) => `${t.speaker}: ${t.text}`);
     expect(turns[0]).toBe(`agent: ${INBOUND_DISCLOSURE}`);
     expect(turns[1]).toBe('agent: How can I help you?');
-    expect(turns).toContain('callee: Hi, I would like to book a table.');
+    expect(turns).toContain('callee: I would like to book a table for two.');
+    expect(turns.at(-1)).toBe('agent: Thank you, goodbye.');
   });
 });
+}

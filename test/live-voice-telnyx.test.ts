@@ -1,0 +1,3 @@
+import { liveVoiceSuite } from './live-voice.js';
+
+liveVoiceSuite('telnyx');
