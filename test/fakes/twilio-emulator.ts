@@ -84,6 +84,22 @@ export class TwilioEmulator {
     return this.base;
   }
 
+  /**
+   * The settings of a Switchboard on this account whose listener (and so its status callbacks) will be on `port`.
+   * Inbound calls and texts also need `numberWebhooks`, as the owner would paste them in the console.
+   */
+  switchboardEnv(port: number, fromNumber: string): Record<string, string> {
+    return {
+      SWITCHBOARD_PROVIDER: 'twilio',
+      SWITCHBOARD_HTTP_PORT: String(port),
+      SWITCHBOARD_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      SWITCHBOARD_TWILIO_API_URL: this.url,
+      TWILIO_ACCOUNT_SID: this.accountSid,
+      TWILIO_AUTH_TOKEN: this.authToken,
+      SWITCHBOARD_FROM_NUMBER: fromNumber,
+    };
+  }
+
   async start(): Promise<this> {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
     this.base = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
