@@ -69,6 +69,7 @@ export class TwilioEmulator {
   private readonly unheard = new Set<string>();
   private readonly callbackSequence = new Map<string, number>();
   private readonly failures: { op: TwilioRestOp; error: TwilioRestError }[] = [];
+  private readonly latency = new Map<TwilioRestOp, number>();
   private readonly server = createServer((req, res) => {
     this.route(req, res).catch((err: Error) => reply(res, 500, restError(500, 20500, err.message)));
   });
@@ -117,6 +118,11 @@ export class TwilioEmulator {
   /** The next `op` answers with this error instead of acting (e.g. a 500 once, then normal service). */
   failNext(op: TwilioRestOp, error: TwilioRestError): void {
     this.failures.push({ op, error });
+  }
+
+  /** From now on Twilio takes `ms` to answer each `op` (it is logged in `restLog` when answered). */
+  slow(op: TwilioRestOp, ms: number): void {
+    this.latency.set(op, ms);
   }
 
   /** Resolves once a call or message has played out and every callback was answered. */
@@ -201,6 +207,8 @@ export class TwilioEmulator {
     const op: TwilioRestOp = resource === 'Messages' ? 'messages.create' : fetch ? 'calls.fetch' : sid ? 'calls.update' : 'calls.create';
     const expected = `Basic ${Buffer.from(`${this.accountSid}:${this.authToken}`).toString('base64')}`;
     if (req.headers.authorization !== expected || account !== this.accountSid) return this.answer(res, op, 401, restError(401, 20003, 'Authenticate'));
+    const latency = this.latency.get(op);
+    if (latency) await new Promise((resolve) => setTimeout(resolve, latency));
     const injected = this.failures.findIndex((f) => f.op === op);
     if (injected >= 0) {
       const [{ error }] = this.failures.splice(injected, 1);
