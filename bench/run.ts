@@ -5,16 +5,25 @@ import { printTable, type Row } from './util.js';
 import { benchVoice } from './voice.js';
 import { benchWebhooks } from './webhooks.js';
 
-/** `npm run bench`: every measured figure, one table. */
-const rows: Row[] = [];
-for (const [name, bench] of [
+const benches = [
   ['stdio', benchStdio],
   ['engine', benchEngine],
   ['pipeline', () => benchThroughput()],
   ['webhooks', () => benchWebhooks()],
   ['scheduler', benchLateness],
   ['voice', () => benchVoice()],
-] as const) {
+] as const;
+
+/** `npm run bench`: every measured figure, one table; `npm run bench -- engine webhooks` runs only those parts. */
+const only = process.argv.slice(2);
+const unknown = only.filter((name) => !benches.some(([known]) => known === name));
+if (unknown.length) {
+  console.error(`unknown bench part(s): ${unknown.join(', ')}; known: ${benches.map(([name]) => name).join(', ')}`);
+  process.exit(2);
+}
+const rows: Row[] = [];
+for (const [name, bench] of benches) {
+  if (only.length && !only.includes(name)) continue;
   process.stderr.write(`bench: ${name}…\n`);
   rows.push(...(await bench()));
 }

@@ -5,7 +5,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { isAlive } from '../src/data-dir.js';
 import { createApp } from '../src/app.js';
@@ -174,6 +174,34 @@ describe('/mcp over Streamable HTTP', () => {
     } finally {
       await mcp.close();
       await app.stop();
+    }
+  });
+
+  it('writes a tool\'s answer the moment it has it, behind the priming event of protocol 2025-11-25, with no timer in between', async () => {
+    // The SDK's Node transport (through @hono/node-server) held every such answer for a setTimeout: ~1.2 ms per call.
+    const { app, token } = await start();
+    const { mission } = app.missions.create({ name: 'Quotes', instructions: 'compare roofers' });
+    const url = `${app.sidecar!.url}/mcp`;
+    const version = '2025-11-25';
+    const headers = { authorization: `Bearer ${token}`, 'mcp-protocol-version': version };
+    const { session } = await post(url, headers, { ...initialize, params: { ...initialize.params, protocolVersion: version } });
+    const realSetTimeout = globalThis.setTimeout;
+    vi.useFakeTimers({ toFake: ['setTimeout'] }); // a timer on the answer's path would never fire now
+    try {
+      const events = await new Promise<string>((resolve, reject) => {
+        const req = httpRequest(url, { method: 'POST', headers: { ...headers, 'mcp-session-id': session!, 'content-type': 'application/json', accept: 'application/json, text/event-stream' } }, (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (chunk) => (text += chunk)).on('end', () => resolve(text));
+        });
+        req.on('error', reject);
+        realSetTimeout(() => req.destroy(new Error('the answer waited on a timer')), 5_000).unref();
+        req.end(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'get_mission', arguments: { mission_id: mission.mission_id } } }));
+      });
+      expect(events).toMatch(/^id: \S+\ndata: \n\n/); // the priming event: this stream can be resumed
+      const answer = JSON.parse(/^data: (\{.*)$/m.exec(events)![1]);
+      expect(answer).toMatchObject({ id: 2, result: { structuredContent: { mission_id: mission.mission_id } } });
+    } finally {
+      vi.useRealTimers();
     }
   });
 

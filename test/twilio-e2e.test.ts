@@ -54,17 +54,7 @@ async function switchboardOnTwilio(callees: Record<string, Callee> = {}, extraEn
   running.push(entry);
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
-  const env = {
-    SWITCHBOARD_DATA_DIR: tempDir(),
-    SWITCHBOARD_PROVIDER: 'twilio',
-    SWITCHBOARD_HTTP_PORT: String(port),
-    SWITCHBOARD_PUBLIC_URL: publicUrl,
-    SWITCHBOARD_TWILIO_API_URL: twilio.url,
-    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
-    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-    SWITCHBOARD_FROM_NUMBER: OUR_NUMBER,
-    ...extraEnv,
-  };
+  const env = { SWITCHBOARD_DATA_DIR: tempDir(), ...twilio.switchboardEnv(port, OUR_NUMBER), ...extraEnv };
   entry.phone = { h: await startHarness(env, { listen: true }), twilio, publicUrl, env };
   // What the owner pastes into the Twilio console for the number.
   twilio.numberWebhooks = {

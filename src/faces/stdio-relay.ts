@@ -32,11 +32,16 @@ class Relay {
   private closing = false;
   /** Settles once the engine answered initialize with a session id; later messages wait for it, in order. */
   private session$: Promise<unknown> = Promise.resolve();
+  /** Where `/mcp` is, parsed once rather than on every message. */
+  private readonly target: { hostname: string; port: string; path: string };
 
   constructor(
     private readonly engine: EngineAddress,
     private readonly log: Log,
-  ) {}
+  ) {
+    const url = new URL('/mcp', engine.url);
+    this.target = { hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port, path: url.pathname };
+  }
 
   run(): Promise<number> {
     return new Promise((resolve) => {
@@ -131,8 +136,14 @@ class Relay {
     }
     // An event without data (the server's priming event) carries only an id to resume from.
     const text = data.join('\n').trim();
-    if (text) this.received(JSON.parse(text) as Frame);
+    if (text) this.pass(text);
     if (standing && id) this.lastEventId = id;
+  }
+
+  /** An event's message, passed on as the engine wrote it (one line of JSON); until initialize is answered, read. */
+  private pass(text: string): void {
+    if (this.protocolVersion === undefined || text.includes('\n')) return this.received(JSON.parse(text) as Frame);
+    process.stdout.write(`${text}\n`);
   }
 
   /** The session's standing SSE stream; reopened with Last-Event-ID after a drop, so nothing sent meanwhile is lost. */
@@ -160,7 +171,7 @@ class Relay {
       ...extra,
     };
     return new Promise((resolve, reject) => {
-      const req = request(`${this.engine.url}/mcp`, { method, headers, agent: this.agent }, resolve);
+      const req = request({ ...this.target, method, headers, agent: this.agent }, resolve);
       req.on('error', reject);
       req.end(body);
     });

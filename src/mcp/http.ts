@@ -1,16 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from '../app.js';
 import { hasBearer } from '../http/auth.js';
 import { readBody, sendJson, type Mount } from '../http/server.js';
 import { BoundedEventStore } from './event-store.js';
+import { MCP_MAX_BODY_BYTES, serveWeb } from './node-bridge.js';
 import { createMcpServer } from './server.js';
 
 export const MCP_PATH = '/mcp';
 
-type Session = { transport: StreamableHTTPServerTransport; close(): Promise<void>; inFlight: number; lastActive: number };
+type Session = { transport: WebStandardStreamableHTTPServerTransport; close(): Promise<void>; inFlight: number; lastActive: number };
 
 /** A session with nothing open for this long is closed: its client went away without ending it (a kill -9). */
 const SESSION_IDLE_MS = 30 * 60 * 1000;
@@ -25,7 +26,8 @@ export type McpHttp = {
 /**
  * MCP over Streamable HTTP: one MCP server instance per session (`Mcp-Session-Id`), each with its own
  * subscriptions, resumable SSE through an event store. Every request needs the bearer token; the Host and
- * Origin must be ours, so a web page cannot reach a loopback engine through DNS rebinding.
+ * Origin must be ours, so a web page cannot reach a loopback engine through DNS rebinding. Each session is the SDK's
+ * Streamable HTTP transport in its web-standard form, served through `serveWeb` (see there why not its Node wrapper).
  */
 export function createMcpHttp(app: App, opts: { token: string; allowedHosts: string[]; allowedOrigins: string[]; sessionIdleMs?: number }): McpHttp {
   const sessions = new Map<string, Session>();
@@ -46,18 +48,18 @@ export function createMcpHttp(app: App, opts: { token: string; allowedHosts: str
     }
     const id = req.headers['mcp-session-id'];
     const existing = typeof id === 'string' ? sessions.get(id) : undefined;
-    if (existing) return track(existing, res, () => existing.transport.handleRequest(req, res));
+    if (existing) return track(existing, res, () => serveWeb(existing.transport, req, res));
     if (id !== undefined) return refuse(res, 404, 'Unknown or ended MCP session; initialize a new one.');
     if (req.method !== 'POST') return refuse(res, 400, 'Start a session with an initialize request (POST).');
     const body = await readJson(req);
     if (!isInitializeRequest(body)) return refuse(res, 400, 'Start a session with an initialize request.');
     const session = openSession();
-    return track(session, res, () => session.transport.handleRequest(req, res, body));
+    return track(session, res, () => serveWeb(session.transport, req, res, body));
   }
 
   function openSession(): Session {
     const mcp = createMcpServer(app);
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+    const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       eventStore: new BoundedEventStore(),
       onsessioninitialized: (sid) => void sessions.set(sid, session),
@@ -97,9 +99,9 @@ function refuse(res: ServerResponse, status: number, message: string): void {
   sendJson(res, status, { jsonrpc: '2.0', error: { code: -32000, message }, id: null });
 }
 
-/** The initialize request's body (MCP requests are small; the SDK caps later ones itself). */
+/** The initialize request's body (MCP requests are small: a bigger one is not read). */
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  const body = await readBody(req, 1024 * 1024);
+  const body = await readBody(req, MCP_MAX_BODY_BYTES);
   try {
     return body && JSON.parse(body.toString('utf8'));
   } catch {

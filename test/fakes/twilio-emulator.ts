@@ -84,6 +84,7 @@ export class TwilioEmulator {
   private readonly people = new Map<string, Callee>();
   /** The stream each call is connected to right now, and the TwiML a REST update gave it to play next. */
   private readonly connected = new Map<string, { stream: MediaStream; redirect?: string }>();
+  private readonly latency = new Map<TwilioRestOp, number>();
   private readonly server = createServer((req, res) => {
     this.route(req, res).catch((err: Error) => reply(res, 500, restError(500, 20500, err.message)));
   });
@@ -97,6 +98,22 @@ export class TwilioEmulator {
 
   get url(): string {
     return this.base;
+  }
+
+  /**
+   * The settings of a Switchboard on this account whose listener (and so its status callbacks) will be on `port`.
+   * Inbound calls and texts also need `numberWebhooks`, as the owner would paste them in the console.
+   */
+  switchboardEnv(port: number, fromNumber: string): Record<string, string> {
+    return {
+      SWITCHBOARD_PROVIDER: 'twilio',
+      SWITCHBOARD_HTTP_PORT: String(port),
+      SWITCHBOARD_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      SWITCHBOARD_TWILIO_API_URL: this.url,
+      TWILIO_ACCOUNT_SID: this.accountSid,
+      TWILIO_AUTH_TOKEN: this.authToken,
+      SWITCHBOARD_FROM_NUMBER: fromNumber,
+    };
   }
 
   async start(): Promise<this> {
@@ -118,6 +135,11 @@ export class TwilioEmulator {
   /** The next `op` answers with this error instead of acting (e.g. a 500 once, then normal service). */
   failNext(op: TwilioRestOp, error: TwilioRestError): void {
     this.failures.push({ op, error });
+  }
+
+  /** From now on Twilio takes `ms` to answer each `op` (it is logged in `restLog` when answered). */
+  slow(op: TwilioRestOp, ms: number): void {
+    this.latency.set(op, ms);
   }
 
   /** Resolves once a call or message has played out and every callback was answered. */
@@ -206,6 +228,8 @@ export class TwilioEmulator {
     const op: TwilioRestOp = resource === 'Messages' ? 'messages.create' : fetch ? 'calls.fetch' : sid ? 'calls.update' : 'calls.create';
     const expected = `Basic ${Buffer.from(`${this.accountSid}:${this.authToken}`).toString('base64')}`;
     if (req.headers.authorization !== expected || account !== this.accountSid) return this.answer(res, op, 401, restError(401, 20003, 'Authenticate'));
+    const latency = this.latency.get(op);
+    if (latency) await new Promise((resolve) => setTimeout(resolve, latency));
     const injected = this.failures.findIndex((f) => f.op === op);
     if (injected >= 0) {
       const [{ error }] = this.failures.splice(injected, 1);
