@@ -76,13 +76,7 @@ async function telnyxNetwork(): Promise<Network> {
   return {
     env: (port) => telnyx.switchboardEnv(port, OUR_NUMBER),
     person: (number, media) => telnyx.scriptMedia(number, media),
-    call(number) {
-      try {
-        return telnyx.callTo(number);
-      } catch {
-        return undefined;
-      }
-    },
+    call: (number) => [...telnyx.calls.values()].reverse().find((c) => c.to === number || c.from === number),
     ring: async (from) => void telnyx.inboundCall(from, OUR_NUMBER),
     close: () => telnyx.close(),
   };
@@ -229,6 +223,20 @@ export function liveVoiceSuite(carrier: 'twilio' | 'telnyx'): void {
     expect(line.model.sessions).toHaveLength(1);
   });
 
+  it.each([
+    ['refuses the session (rate limited)', (m: FakeRealtimeModel): void => void (m.refuse = 429), 'rate_limited', /refused the connection \(HTTP 429\)/],
+    ['sends a fatal error event', (m: FakeRealtimeModel): void => void (m.failAfter = { afterResponses: 1, how: 'error' }), 'server_error', /reported an error/],
+  ] as const)('a model that %s ends the call failed with the reason, after an apology', async (_, breakModel, code, message) => {
+    const line = await liveVoice(network);
+    breakModel(line.model);
+    line.net.person(ROOFER, { facts: FACTS });
+    const placed = await line.h.call('initiate_call', { to: ROOFER, ...ROOF_CALL });
+    const call = await finished(line.h, placed.call_id);
+    expect(call).toMatchObject({ status: 'failed', error: { code } });
+    expect(call.error.message).toMatch(message);
+    await until(() => line.net.call(ROOFER)?.spoken.includes(APOLOGY), 'the apology');
+  });
+
   it('a model that dies mid-call ends the call with the reason, after an apology, and the retry policy dials again', async () => {
     const line = await liveVoice(network);
     line.model.failAfter = { afterResponses: 1, how: 'close' };
@@ -264,11 +272,16 @@ export function liveVoiceSuite(carrier: 'twilio' | 'telnyx'): void {
     await line.net.ring(CALLER);
     const inbound = await until(async () => (await line.h.call('list_calls', {})).calls.find((c: { direction: string }) => c.direction === 'inbound'), 'the inbound call');
     expect(inbound.mode).toBe('agent');
+    // A key the caller presses reaches the model as a user item, and the transcript.
+    const callee = await until(() => (line.net.call(CALLER)?.callee?.heard.length ? line.net.call(CALLER)?.callee : undefined), 'the caller to hear the greeting');
+    callee.press('5');
     const call = await finished(line.h, inbound.call_id);
     const turns = call.transcript.map((t: { speaker: string; text: string }) => `${t.speaker}: ${t.text}`);
     expect(turns[0]).toBe(`agent: ${INBOUND_DISCLOSURE}`);
     expect(turns[1]).toBe('agent: How can I help you?');
     expect(turns).toContain('callee: I would like to book a table for two.');
+    expect(turns).toContain('callee: (pressed 5)');
+    expect(JSON.stringify(line.model.sessions[0]!.clientEvents)).toContain('The callee pressed the key 5.');
     expect(turns.at(-1)).toBe('agent: Thank you, goodbye.');
   });
 });
