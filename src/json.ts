@@ -26,3 +26,18 @@ export function toJsonText(value: unknown, field: string, maxBytes?: number): st
 export function fromJsonText<T = unknown>(text: string | null | undefined): T | undefined {
   return text == null ? undefined : (JSON.parse(text) as T);
 }
+
+/**
+ * The value of the first `"name":"…"` in a JSON text, for frames whose shape is known and whose values need no
+ * unescaping (ids, base64), or undefined. Cheap enough for every audio frame; what it cannot read goes to JSON.parse.
+ */
+export function stringField(text: string, name: string): string | undefined {
+  const key = `"${name}":"`;
+  const start = text.indexOf(key);
+  if (start < 0) return undefined;
+  const from = start + key.length;
+  const end = text.indexOf('"', from);
+  if (end < 0) return undefined;
+  const value = text.slice(from, end);
+  return value.includes('\\') ? undefined : value;
+}

@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { stringField as field } from '../json.js';
 import type { Logger } from '../log.js';
 
 export type RealtimeSettings = { url: string; apiKey: string; model: string; voice: string };
@@ -92,19 +93,4 @@ export class RealtimeConnection {
     this.finished = true;
     this.handlers.closed(why);
   }
-}
-
-/**
- * The string value of a top-level `"name":"…"` in a JSON text whose values need no unescaping (ids, base64), or
- * undefined. Cheap enough for every audio frame; anything it cannot read goes through JSON.parse instead.
- */
-export function field(text: string, name: string): string | undefined {
-  const key = `"${name}":"`;
-  const start = text.indexOf(key);
-  if (start < 0) return undefined;
-  const from = start + key.length;
-  const end = text.indexOf('"', from);
-  if (end < 0) return undefined;
-  const value = text.slice(from, end);
-  return value.includes('\\') ? undefined : value;
 }

@@ -1,14 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../log.js';
-import type { MediaHub, MediaLeg, MediaListener, MediaRoute } from '../../voice/media-port.js';
+import type { MediaHub, MediaLeg, MediaRoute } from '../../voice/media-port.js';
+import { MAX_CARRIER_BACKLOG, numberOrUndefined, serveMediaSocket, type MediaFrame } from '../../voice/media-socket.js';
 import { base64Bytes, MULAW_SILENCE } from '../../voice/mulaw.js';
-import { field } from '../../voice/realtime.js';
+import { stringField as field } from '../../json.js';
 
 export const TELNYX_MEDIA_PATH = '/media/telnyx';
 
-const START_TIMEOUT_MS = 10_000;
-const MAX_BACKLOG = 1024 * 1024;
 /** Telnyx plays RTP-mode chunks of 20 ms to 30 s; a shorter one is an error frame. */
 const MIN_CHUNK_BYTES = 160;
 const MEDIA_PREFIX = '{"event":"media"';
@@ -31,79 +30,57 @@ export function telnyxMediaRoute(control: TelnyxCallControl, log: Logger): Media
     path: TELNYX_MEDIA_PATH,
     open(socket: WebSocket, req: IncomingMessage, hub: MediaHub) {
       const bearer = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
-      let listener: MediaListener | undefined;
-      let ended = false;
-      const end = () => {
-        if (ended) return;
-        ended = true;
-        listener?.ended();
-      };
-      const startTimer = setTimeout(() => socket.close(1008, 'no start frame'), START_TIMEOUT_MS);
-
-      socket.on('message', (data) => {
-        const text = data.toString();
-        if (listener && text.startsWith(MEDIA_PREFIX) && field(text, 'track') !== 'outbound') {
-          const payload = field(text, 'payload');
-          if (payload !== undefined) return listener.audio(payload, numberOrUndefined(field(text, 'timestamp')));
-        }
-        let frame: TelnyxFrame;
-        try {
-          frame = JSON.parse(text) as TelnyxFrame;
-        } catch {
-          return;
-        }
-        switch (frame.event) {
-          case 'start': {
-            if (listener || !frame.start) return;
-            clearTimeout(startTimer);
-            const encoding = frame.start.media_format?.encoding;
-            const token = bearer ?? customToken(frame.start.custom_parameters);
-            const leg = new TelnyxLeg(socket, frame.start.call_control_id ?? '', control);
-            listener = encoding === undefined || /PCMU|mulaw/i.test(encoding) ? hub.claim({ token, leg }) : undefined;
-            if (!listener) {
-              log.warn({ path: TELNYX_MEDIA_PATH, encoding }, 'media stream refused: its token is missing, wrong, used, or its call is not live (or it is not PCMU)');
-              socket.close(1008, 'unauthorized');
-            }
-            return;
-          }
-          case 'media':
-            // Our own audio comes back on the outbound track when both tracks are streamed: never feed it to the model.
-            if (listener && frame.media?.payload && frame.media.track !== 'outbound') listener.audio(frame.media.payload, numberOrUndefined(frame.media.timestamp));
-            return;
-          case 'mark':
-            if (frame.mark?.name) listener?.mark(frame.mark.name);
-            return;
-          case 'dtmf':
-            if (frame.dtmf?.digit) listener?.dtmf(frame.dtmf.digit);
-            return;
-          case 'error':
-            log.warn({ error: frame.error }, 'telnyx media stream error frame');
-            return;
-          case 'stop':
-            end();
-            return;
-          default:
-            return;
-        }
-      });
-      socket.on('close', () => {
-        clearTimeout(startTimer);
-        end();
-      });
-      socket.on('error', () => socket.terminate());
+      serveMediaSocket(socket, hub, (text) => readTelnyxFrame(text, socket, control, bearer), log, TELNYX_MEDIA_PATH);
     },
   };
 }
 
 type TelnyxFrame = {
   event?: string;
-  stream_id?: string;
   start?: { call_control_id?: string; custom_parameters?: unknown; media_format?: { encoding?: string } };
   media?: { track?: string; payload?: string; timestamp?: string };
   mark?: { name?: string };
   dtmf?: { digit?: string };
-  error?: unknown;
 };
+
+function readTelnyxFrame(text: string, socket: WebSocket, control: TelnyxCallControl, bearer: string | undefined): MediaFrame {
+  // Our own audio comes back on the outbound track when both tracks are streamed: never feed it to the model.
+  if (text.startsWith(MEDIA_PREFIX) && field(text, 'track') !== 'outbound') {
+    const payload = field(text, 'payload');
+    if (payload !== undefined) return { kind: 'audio', payload, timestampMs: numberOrUndefined(field(text, 'timestamp')) };
+  }
+  let frame: TelnyxFrame;
+  try {
+    frame = JSON.parse(text) as TelnyxFrame;
+  } catch {
+    return { kind: 'other' };
+  }
+  switch (frame.event) {
+    case 'start': {
+      const start = frame.start ?? {};
+      const encoding = start.media_format?.encoding;
+      return {
+        kind: 'start',
+        token: bearer ?? customToken(start.custom_parameters),
+        leg: new TelnyxLeg(socket, start.call_control_id ?? '', control),
+        // The bridge passes audio through: anything but μ-law would reach the model as noise.
+        ...(encoding !== undefined && !/PCMU|mulaw/i.test(encoding) && { refused: `the stream is ${encoding}, not PCMU` }),
+      };
+    }
+    case 'media':
+      return frame.media?.payload && frame.media.track !== 'outbound'
+        ? { kind: 'audio', payload: frame.media.payload, timestampMs: numberOrUndefined(frame.media.timestamp) }
+        : { kind: 'other' };
+    case 'mark':
+      return frame.mark?.name ? { kind: 'mark', name: frame.mark.name } : { kind: 'other' };
+    case 'dtmf':
+      return frame.dtmf?.digit ? { kind: 'dtmf', digit: frame.dtmf.digit } : { kind: 'other' };
+    case 'stop':
+      return { kind: 'stop' };
+    default:
+      return { kind: 'other' }; // connected, error frames, and anything newer
+  }
+}
 
 /** custom_parameters arrive as an object in the start frame (older docs show a list of {name, value}). */
 function customToken(params: unknown): string | undefined {
@@ -172,16 +149,7 @@ class TelnyxLeg implements MediaLeg {
   }
 
   private write(base64: string): void {
-    if (this.socket.bufferedAmount > MAX_BACKLOG) {
-      this.dropping = true;
-      return;
-    }
-    this.dropping = false;
-    this.socket.send(`{"event":"media","media":{"payload":"${base64}"}}`);
+    this.dropping = this.socket.bufferedAmount > MAX_CARRIER_BACKLOG;
+    if (!this.dropping) this.socket.send(`{"event":"media","media":{"payload":"${base64}"}}`);
   }
-}
-
-function numberOrUndefined(value: string | undefined): number | undefined {
-  const n = Number(value);
-  return value !== undefined && Number.isFinite(n) ? n : undefined;
 }

@@ -1,16 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../log.js';
-import type { MediaHub, MediaLeg, MediaListener, MediaRoute } from '../../voice/media-port.js';
+import type { MediaHub, MediaLeg, MediaRoute } from '../../voice/media-port.js';
+import { MAX_CARRIER_BACKLOG, numberOrUndefined, serveMediaSocket, type MediaFrame } from '../../voice/media-socket.js';
 import { dtmfTones } from '../../voice/mulaw.js';
-import { field } from '../../voice/realtime.js';
+import { stringField as field } from '../../json.js';
 
 export const TWILIO_MEDIA_PATH = '/media/twilio';
 
-/** A socket that has not sent its start frame by then is closed. */
-const START_TIMEOUT_MS = 10_000;
-/** Above this many unsent bytes to Twilio, agent audio is dropped rather than queued without bound. */
-const MAX_BACKLOG = 1024 * 1024;
 /** Twilio's media frames start this way (its field order is fixed); the rest is read without JSON.parse. */
 const MEDIA_PREFIX = '{"event":"media"';
 
@@ -28,60 +25,7 @@ export function twilioMediaRoute(control: TwilioCallControl, log: Logger): Media
   return {
     path: TWILIO_MEDIA_PATH,
     open(socket: WebSocket, _req: IncomingMessage, hub: MediaHub) {
-      let listener: MediaListener | undefined;
-      let ended = false;
-      const end = () => {
-        if (ended) return;
-        ended = true;
-        listener?.ended();
-      };
-      const startTimer = setTimeout(() => socket.close(1008, 'no start frame'), START_TIMEOUT_MS);
-
-      socket.on('message', (data) => {
-        const text = data.toString();
-        if (listener && text.startsWith(MEDIA_PREFIX)) {
-          const payload = field(text, 'payload');
-          if (payload !== undefined) return listener.audio(payload, numberOrUndefined(field(text, 'timestamp')));
-        }
-        let frame: TwilioFrame;
-        try {
-          frame = JSON.parse(text) as TwilioFrame;
-        } catch {
-          return;
-        }
-        switch (frame.event) {
-          case 'start': {
-            if (listener || !frame.start) return;
-            clearTimeout(startTimer);
-            const leg = new TwilioLeg(socket, frame.start.streamSid ?? frame.streamSid ?? '', frame.start.callSid ?? '', control);
-            listener = hub.claim({ token: frame.start.customParameters?.token, leg });
-            if (!listener) {
-              log.warn({ path: TWILIO_MEDIA_PATH }, 'media stream refused: its token is missing, wrong, used, or its call is not live');
-              socket.close(1008, 'unauthorized');
-            }
-            return;
-          }
-          case 'media':
-            if (listener && frame.media?.payload) listener.audio(frame.media.payload, numberOrUndefined(frame.media.timestamp));
-            return;
-          case 'mark':
-            if (frame.mark?.name) listener?.mark(frame.mark.name);
-            return;
-          case 'dtmf':
-            if (frame.dtmf?.digit) listener?.dtmf(frame.dtmf.digit);
-            return;
-          case 'stop':
-            end();
-            return;
-          default:
-            return; // connected, and anything newer
-        }
-      });
-      socket.on('close', () => {
-        clearTimeout(startTimer);
-        end();
-      });
-      socket.on('error', () => socket.terminate());
+      serveMediaSocket(socket, hub, (text) => readTwilioFrame(text, socket, control), log, TWILIO_MEDIA_PATH);
     },
   };
 }
@@ -94,6 +38,35 @@ type TwilioFrame = {
   mark?: { name?: string };
   dtmf?: { digit?: string };
 };
+
+function readTwilioFrame(text: string, socket: WebSocket, control: TwilioCallControl): MediaFrame {
+  if (text.startsWith(MEDIA_PREFIX)) {
+    const payload = field(text, 'payload');
+    if (payload !== undefined) return { kind: 'audio', payload, timestampMs: numberOrUndefined(field(text, 'timestamp')) };
+  }
+  let frame: TwilioFrame;
+  try {
+    frame = JSON.parse(text) as TwilioFrame;
+  } catch {
+    return { kind: 'other' };
+  }
+  switch (frame.event) {
+    case 'start': {
+      const start = frame.start ?? {};
+      return { kind: 'start', token: start.customParameters?.token, leg: new TwilioLeg(socket, start.streamSid ?? frame.streamSid ?? '', start.callSid ?? '', control) };
+    }
+    case 'media':
+      return frame.media?.payload ? { kind: 'audio', payload: frame.media.payload, timestampMs: numberOrUndefined(frame.media.timestamp) } : { kind: 'other' };
+    case 'mark':
+      return frame.mark?.name ? { kind: 'mark', name: frame.mark.name } : { kind: 'other' };
+    case 'dtmf':
+      return frame.dtmf?.digit ? { kind: 'dtmf', digit: frame.dtmf.digit } : { kind: 'other' };
+    case 'stop':
+      return { kind: 'stop' };
+    default:
+      return { kind: 'other' }; // connected, and anything newer
+  }
+}
 
 class TwilioLeg implements MediaLeg {
   private readonly mediaHead: string;
@@ -113,12 +86,8 @@ class TwilioLeg implements MediaLeg {
   }
 
   sendAudio(base64: string): void {
-    if (this.socket.bufferedAmount > MAX_BACKLOG) {
-      this.dropping = true;
-      return;
-    }
-    this.dropping = false;
-    this.socket.send(`${this.mediaHead}${base64}"}}`);
+    this.dropping = this.socket.bufferedAmount > MAX_CARRIER_BACKLOG;
+    if (!this.dropping) this.socket.send(`${this.mediaHead}${base64}"}}`);
   }
 
   mark(name: string): void {
@@ -144,9 +113,4 @@ class TwilioLeg implements MediaLeg {
   async hangUp(): Promise<void> {
     await this.control.hangup(this.callSid);
   }
-}
-
-function numberOrUndefined(value: string | undefined): number | undefined {
-  const n = Number(value);
-  return value !== undefined && Number.isFinite(n) ? n : undefined;
 }
