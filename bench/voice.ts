@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { WebSocket, WebSocketServer } from 'ws';
 import { fileURLToPath } from 'node:url';
 import { startSidecar } from '../src/http/server.js';
 import { createLogger } from '../src/log.js';
@@ -18,6 +19,11 @@ const SECONDS = 6;
  */
 export async function benchVoice(sizes = [100, 250, 500, 1000]): Promise<Row[]> {
   const rows: Row[] = [];
+  // The peer the issue names: a plain ws relay that parses and re-serialises every frame, at the first size.
+  const peer = await runOnce(sizes[0]!, 'naive');
+  const ours = await runOnce(sizes[0]!, 'switchboard');
+  rows.push({ metric: `voice, ${sizes[0]} calls: CPU per call-second, plain ws relay parsing every frame (peer)`, value: peer.cpuMsPerCallSecond, unit: 'ms', target: '—' });
+  rows.push({ metric: `voice, ${sizes[0]} calls: CPU per call-second, Switchboard's bridge / plain relay`, value: ours.cpuMsPerCallSecond / peer.cpuMsPerCallSecond, unit: '×', target: '< 1' });
   let largestOk = 0;
   for (const n of sizes) {
     const r = await runOnce(n);
@@ -34,9 +40,10 @@ export async function benchVoice(sizes = [100, 250, 500, 1000]): Promise<Row[]> 
 
 type LoadResult = { sent: number; echoed: number; p50: number; p99: number; firstP50: number; firstP99: number };
 
-async function runOnce(n: number): Promise<LoadResult & { cpuMsPerCallSecond: number; rssPerCallKb: number }> {
+async function runOnce(n: number, bridge: 'switchboard' | 'naive' = 'switchboard'): Promise<LoadResult & { cpuMsPerCallSecond: number; rssPerCallKb: number }> {
   const model = child(['model']);
   const { url: modelUrl } = (await lines(model).next()).value as { url: string };
+  if (bridge === 'naive') return naiveRun(n, model, modelUrl);
   const rssBefore = process.memoryUsage().rss;
   const voice = new LiveVoice({
     settings: { url: modelUrl, apiKey: 'sk-bench', model: 'gpt-realtime', voice: 'marin' },
@@ -71,6 +78,57 @@ async function runOnce(n: number): Promise<LoadResult & { cpuMsPerCallSecond: nu
   await Promise.all([exited(model), exited(carrier)]);
   // A call-second is 50 frames each way; counted from the frames the callers really sent, so a saturated load
   // generator (sending fewer) does not flatter the bridge.
+  const callSeconds = Math.min(n * wallSeconds, result.sent / 50);
+  return { ...result, cpuMsPerCallSecond: (cpu.user + cpu.system) / 1000 / callSeconds, rssPerCallKb };
+}
+
+/**
+ * A plain relay, the way most published bridges are written: every frame JSON.parse'd and re-serialised with
+ * JSON.stringify, a mark after every chunk. Same callers, same model, same measurement.
+ */
+async function naiveRun(n: number, model: ChildProcess, modelUrl: string): Promise<LoadResult & { cpuMsPerCallSecond: number; rssPerCallKb: number }> {
+  const rssBefore = process.memoryUsage().rss;
+  const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  server.on('connection', (carrier) => {
+    let upstream: WebSocket | undefined;
+    let streamSid = '';
+    let marks = 0;
+    carrier.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as { event: string; streamSid?: string; media?: { payload: string } };
+      if (frame.event === 'start') {
+        streamSid = frame.streamSid ?? '';
+        upstream = new WebSocket(modelUrl, { headers: { Authorization: 'Bearer sk-bench' } });
+        upstream.on('message', (raw) => {
+          const event = JSON.parse(raw.toString()) as { type: string; delta?: string };
+          if (event.type === 'session.created') upstream!.send(JSON.stringify({ type: 'session.update', session: { type: 'realtime' } }));
+          else if (event.type === 'session.updated') upstream!.send(JSON.stringify({ type: 'response.create' }));
+          else if (event.type === 'response.output_audio.delta') {
+            carrier.send(JSON.stringify({ event: 'media', streamSid, media: { payload: event.delta } }));
+            carrier.send(JSON.stringify({ event: 'mark', streamSid, mark: { name: `m${++marks}` } }));
+          }
+        });
+      } else if (frame.event === 'media' && upstream?.readyState === WebSocket.OPEN) {
+        upstream.send(JSON.stringify({ type: 'input_audio_buffer.append', audio: frame.media!.payload }));
+      }
+    });
+    carrier.on('close', () => upstream?.close());
+  });
+  await new Promise((resolve) => server.once('listening', resolve));
+  const port = (server.address() as { port: number }).port;
+  const tokens = Array.from({ length: n }, (_, i) => `t${i}`);
+  const carrier = child(['carrier', JSON.stringify({ url: `ws://127.0.0.1:${port}/`, tokens, seconds: SECONDS })]);
+  const out = lines(carrier);
+  await out.next();
+  const cpu0 = process.cpuUsage();
+  const wall0 = performance.now();
+  const result = (await out.next()).value as LoadResult;
+  const cpu = process.cpuUsage(cpu0);
+  const wallSeconds = (performance.now() - wall0) / 1000;
+  const rssPerCallKb = (process.memoryUsage().rss - rssBefore) / 1024 / n;
+  for (const ws of server.clients) ws.terminate();
+  await new Promise((resolve) => server.close(resolve));
+  model.stdin!.end();
+  await Promise.all([exited(model), exited(carrier)]);
   const callSeconds = Math.min(n * wallSeconds, result.sent / 50);
   return { ...result, cpuMsPerCallSecond: (cpu.user + cpu.system) / 1000 / callSeconds, rssPerCallKb };
 }
