@@ -1,5 +1,6 @@
 import { Assistants } from './assistants/assistants.js';
 import { Calls } from './calls/calls.js';
+import { Conversations } from './conversation/conversations.js';
 import { createCarrierContext } from './carrier-context.js';
 import { Changes } from './changes.js';
 import type { Config } from './config.js';
@@ -34,6 +35,7 @@ export type App = {
   insights: Insights;
   doNotContact: DoNotContact;
   scheduler: Scheduler;
+  conversations: Conversations;
   provider: TelephonyProvider;
   sidecar: Sidecar | null;
   /** Writes the listener's URL into the data dir's lock, where faces look for it: call once `/mcp` is served. */
@@ -86,7 +88,17 @@ export async function createApp(config: Config, log: Logger, opts: { listen?: bo
     });
     opened.push(() => calls.stop());
     const messages = new Messages(store, { provider, scheduler, doNotContact, linkedWork, log }, { fromNumber });
-    carrier.attach({ providerName: provider.name, calls, messages });
+    const conversations = new Conversations(
+      {
+        holdMs: config.SWITCHBOARD_CONVERSATION_HOLD_SECONDS * 1000,
+        goodbyeMs: config.SWITCHBOARD_CONVERSATION_GOODBYE_SECONDS * 1000,
+        unclaimedMs: config.SWITCHBOARD_INBOUND_CLAIM_SECONDS * 1000,
+      },
+      log.child({ component: 'conversations' }),
+      (callId) => calls.records.row(callId),
+    );
+    opened.push(() => conversations.stop());
+    carrier.attach({ providerName: provider.name, calls, messages, conversations });
     linkedWork.track(calls.linkedItems);
     linkedWork.track(messages.linkedItems);
     // Ending on purpose reaches every call and message it concerns, in the transaction that decided it.
@@ -112,7 +124,7 @@ export async function createApp(config: Config, log: Logger, opts: { listen?: bo
 
     let stopped: Promise<void> | undefined;
     return {
-      config, log, store, changes, missions, assistants, calls, messages, insights, doNotContact, scheduler, provider, sidecar,
+      config, log, store, changes, missions, assistants, calls, messages, insights, doNotContact, scheduler, conversations, provider, sidecar,
       publish: () => {
         if (sidecar) lock.publish(sidecar.url);
       },

@@ -6,27 +6,30 @@ import type { Logger } from './log.js';
 import type { Messages } from './messages/messages.js';
 import type { Store } from './store/store.js';
 import { recordDelivery } from './store/webhook-inbox.js';
-import type { CarrierEvent, InboundDecision, ProviderContext } from './telephony/provider.js';
+import type { CallRef, CarrierEvent, InboundDecision, ProviderContext } from './telephony/provider.js';
 import { INBOUND_DISCLOSURE } from './voice/disclosure.js';
 import type { VoiceEngine } from './voice/engine.js';
 import { isLive, type CallStatus } from './calls/lifecycle.js';
 import { LiveVoice } from './voice/live-voice.js';
 import type { AttemptRef } from './voice/media-port.js';
 import type { VoiceCallSink } from './voice/voice-call.js';
+import type { ConversationSink, Conversations } from './conversation/conversations.js';
 
 /**
  * What carrier adapters may ask of Switchboard, wired from the domain. Deliveries are recorded in the webhook
  * inbox and applied in one transaction, so a duplicate has no effect and a crash leaves no half-applied event.
  * The domain is handed over once built (`attach`): the carrier adapter is created first, since the domain needs it.
  */
+type Domain = { providerName: string; calls: Calls; messages: Messages; conversations: Conversations };
+
 export function createCarrierContext(deps: { config: Config; log: Logger; store: Store; doNotContact: DoNotContact; voice: VoiceEngine }): {
   ctx: ProviderContext;
-  attach(domain: { providerName: string; calls: Calls; messages: Messages }): void;
+  attach(domain: Domain): void;
   /** Ends every live voice session (the engine is stopping). */
   stop(): void;
 } {
   const { config, log, store } = deps;
-  let domain: { providerName: string; calls: Calls; messages: Messages } | undefined;
+  let domain: Domain | undefined;
   const wired = () => {
     if (!domain) throw new Error('a carrier event arrived before Switchboard finished starting');
     return domain;
@@ -79,7 +82,9 @@ export function createCarrierContext(deps: { config: Config; log: Logger; store:
       if (policy === 'disabled') return { accept: false, reason: 'inbound calls are disabled (SWITCHBOARD_INBOUND_POLICY=disabled)' };
       if (from === null) return policy === 'open' ? { accept: true, greeting } : { accept: false, reason: 'caller id withheld' };
       if (deps.doNotContact.has(from)) return { accept: false, reason: 'caller is on the do-not-contact list' };
-      if (policy === 'allowlist' && !config.SWITCHBOARD_INBOUND_ALLOWLIST.includes(from)) return { accept: false, reason: 'caller not on the allowlist' };
+      // The owners are on the allowlist without being listed twice.
+      const allowed = config.SWITCHBOARD_INBOUND_ALLOWLIST.includes(from) || config.SWITCHBOARD_OWNER_NUMBERS.includes(from);
+      if (policy === 'allowlist' && !allowed) return { accept: false, reason: 'caller not on the allowlist' };
       log.info({ to }, 'inbound call accepted');
       return { accept: true, greeting };
     },
@@ -88,6 +93,12 @@ export function createCarrierContext(deps: { config: Config; log: Logger; store:
     async converse(ref, line) {
       const target = wired().calls.agentPlan(ref);
       if (!target) return line.hangup();
+      if (target.plan.mode === 'conversation') {
+        const from = target.inboundFrom;
+        const owner = from && config.SWITCHBOARD_OWNER_NUMBERS.includes(from) ? from : undefined;
+        const call = { callId: target.callId, message: target.plan.message, inbound: target.inboundFrom !== undefined, ...(owner && { owner }) };
+        return wired().conversations.run(call, line, conversationSink(ref, target.callId, deliverNow, store));
+      }
       try {
         const report = await deps.voice.run(target.plan, line);
         wired().calls.recordReport(target.callId, report);
@@ -98,6 +109,16 @@ export function createCarrierContext(deps: { config: Config; log: Logger; store:
     },
   };
   return { ctx, attach: (d) => (domain = d), stop: () => liveVoice?.stop() };
+}
+
+/** What a conversation records, as events of its call, and how it tells waiters an inbound call rings through. */
+function conversationSink(ref: CallRef, callId: string, deliver: (events: CarrierEvent[]) => void, store: Store): ConversationSink {
+  const at = () => new Date().toISOString();
+  return {
+    turn: (speaker, text) => deliver([{ ...ref, type: 'call.transcript', speaker, text, at: at() }]),
+    report: (outcome, summary) => deliver([{ ...ref, type: 'call.report', report: { outcome, summary, fields: {} }, at: at() }]),
+    ringing: () => store.changes.publish({ kind: 'inbound', id: callId }),
+  };
 }
 
 /** What a live voice session records, as events of its attempt through the same delivery path as the carrier's. */

@@ -4,7 +4,9 @@ import { EventEmitter } from 'node:events';
 export type Change =
   | { kind: 'mission'; id: string }
   | { kind: 'call'; id: string; transcript: boolean }
-  | { kind: 'message'; id: string };
+  | { kind: 'message'; id: string }
+  /** An inbound call is ringing through, waiting for a client to take it (nothing new is stored: the call already is). */
+  | { kind: 'inbound'; id: string };
 
 /** The in-process bus that resource subscriptions, waiters and the dashboard listen on. */
 export class Changes {

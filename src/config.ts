@@ -52,6 +52,14 @@ const ConfigSchema = z
     SWITCHBOARD_INBOUND_GREETING: z.string().max(1000).default('How can I help you?'),
     SWITCHBOARD_INBOUND_HANDLER: z.enum(['client', 'agent']).default('client'),
     SWITCHBOARD_INBOUND_ASSISTANT_ID: z.string().min(1).optional(),
+    SWITCHBOARD_INBOUND_CLAIM_SECONDS: int(1, 600).default(30),
+    SWITCHBOARD_OWNER_NUMBERS: z
+      .string()
+      .default('')
+      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+      .pipe(z.array(e164)),
+    SWITCHBOARD_CONVERSATION_HOLD_SECONDS: int(1, 600).default(20),
+    SWITCHBOARD_CONVERSATION_GOODBYE_SECONDS: int(1, 3600).default(60),
     SWITCHBOARD_INSECURE_SKIP_WEBHOOK_VERIFY: bool.default(false),
     SWITCHBOARD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must look like AC followed by 32 hex digits').optional(),
@@ -81,8 +89,11 @@ const ConfigSchema = z
     if (c.SWITCHBOARD_INBOUND_HANDLER === 'agent' && c.SWITCHBOARD_VOICE !== 'openai') {
       ctx.addIssue({ code: 'custom', path: ['SWITCHBOARD_INBOUND_HANDLER'], message: 'agent needs live voice: set SWITCHBOARD_VOICE=openai (with a real carrier), or use client' });
     }
-    if (c.SWITCHBOARD_INBOUND_POLICY === 'allowlist' && c.SWITCHBOARD_INBOUND_ALLOWLIST.length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['SWITCHBOARD_INBOUND_ALLOWLIST'], message: 'must list at least one E.164 number when SWITCHBOARD_INBOUND_POLICY=allowlist' });
+    if (c.SWITCHBOARD_CONVERSATION_GOODBYE_SECONDS <= c.SWITCHBOARD_CONVERSATION_HOLD_SECONDS) {
+      ctx.addIssue({ code: 'custom', path: ['SWITCHBOARD_CONVERSATION_GOODBYE_SECONDS'], message: 'must be longer than SWITCHBOARD_CONVERSATION_HOLD_SECONDS (the hold line comes first, the goodbye later)' });
+    }
+    if (c.SWITCHBOARD_INBOUND_POLICY === 'allowlist' && c.SWITCHBOARD_INBOUND_ALLOWLIST.length + c.SWITCHBOARD_OWNER_NUMBERS.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['SWITCHBOARD_INBOUND_ALLOWLIST'], message: 'must list at least one E.164 number (or set SWITCHBOARD_OWNER_NUMBERS) when SWITCHBOARD_INBOUND_POLICY=allowlist' });
     }
   });
 

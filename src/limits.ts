@@ -20,3 +20,6 @@ export function capText(field: string, value: string, max: number): string {
   if (value.length > max) throw new UserError(`\`${field}\` is ${value.length.toLocaleString('en')} characters; at most ${max.toLocaleString('en')} are kept. Shorten it.`);
   return value;
 }
+
+/** The longest a tool waits before answering (wait_for_calls, continue_call): under the 60 s most MCP clients allow a request. */
+export const MAX_WAIT_SECONDS = 50;

@@ -6,7 +6,6 @@ import type { LinkedWork } from '../missions/linked-work.js';
 import type { Scheduler, WorkItem } from '../scheduler/scheduler.js';
 import type { Store } from '../store/store.js';
 import type { CallRef, CarrierEvent, LiveCallInfo, TelephonyProvider } from '../telephony/provider.js';
-import type { AgentPlan } from '../voice/engine.js';
 import { agentPlan, applyCallEvent, liveInfo, recordInbound, recordReport } from './carrier-events.js';
 import type { CallsContext, CallsOptions } from './context.js';
 import { confirmDial, dispatchCall, liveCount, markWaiting } from './dispatch.js';
@@ -67,7 +66,7 @@ export class Calls {
     if (event.type !== 'call.inbound') applyCallEvent(this.c, event);
   }
   recordInbound = (event: Extract<CarrierEvent, { type: 'call.inbound' }>): void => recordInbound(this.c, event);
-  agentPlan = (ref: CallRef): { callId: string; plan: AgentPlan } | undefined => agentPlan(this.c, ref);
+  agentPlan = (ref: CallRef): ReturnType<typeof agentPlan> => agentPlan(this.c, ref);
   liveInfo = (ref: CallRef): LiveCallInfo | undefined => liveInfo(this.c, ref);
   recordReport = (callId: string, report: AgentReport): void => recordReport(this.c, callId, report);
   recoverAfterRestart = (): Promise<number> => recoverCallsAfterRestart(this.c);

@@ -86,12 +86,13 @@ function inboundAgent(c: CallsContext): { message: string; instructions: string;
 }
 
 /** What the voice agent should do on this attempt. */
-export function agentPlan(c: CallsContext, ref: CallRef): { callId: string; plan: AgentPlan } | undefined {
+export function agentPlan(c: CallsContext, ref: CallRef): { callId: string; plan: AgentPlan; inboundFrom?: string | null } | undefined {
   const attempt = c.ledger.findAttempt(ref);
   if (!attempt) return undefined;
   const row = c.records.row(attempt.call_id);
   return {
     callId: row.id,
+    ...(row.direction === 'inbound' && { inboundFrom: row.from_number }),
     plan: {
       mode: row.mode,
       message: row.message,

@@ -80,3 +80,33 @@ export async function waitForCalls(
     opts.signal?.addEventListener('abort', onAbort);
   });
 }
+
+/**
+ * `until: "inbound"`: resolves the moment an inbound call rings through to be taken by a client (one already
+ * waiting counts), with every such call; or on timeout or abort.
+ */
+export async function waitForInbound(
+  app: { calls: Calls; changes: Changes; conversations: { unclaimedInbound(): string[] } },
+  opts: Pick<WaitOptions, 'timeoutMs' | 'signal' | 'onProgress'>,
+): Promise<{ done: boolean; timed_out: boolean; calls: CallSummary[] }> {
+  const waiting = () => app.conversations.unclaimedInbound().map((id) => app.calls.summary(id));
+  const now = waiting();
+  if (now.length) return { done: true, timed_out: false, calls: now };
+  return new Promise((resolve) => {
+    const heartbeat = setInterval(() => void opts.onProgress?.(0, 1, 'waiting for an inbound call').catch(() => undefined), 5000);
+    const finish = (timedOut: boolean) => {
+      clearTimeout(timer);
+      clearInterval(heartbeat);
+      unsubscribe();
+      opts.signal?.removeEventListener('abort', onAbort);
+      const calls = waiting();
+      resolve({ done: calls.length > 0, timed_out: timedOut, calls });
+    };
+    const onAbort = () => finish(false);
+    const timer = setTimeout(() => finish(true), opts.timeoutMs);
+    const unsubscribe = app.changes.subscribe((change) => {
+      if (change.kind === 'inbound') finish(false);
+    });
+    opts.signal?.addEventListener('abort', onAbort);
+  });
+}

@@ -83,6 +83,8 @@ export function registerResources(server: McpServer, app: App): () => void {
     for (const uri of subscribed.get(key) ?? []) void server.server.sendResourceUpdated({ uri }).catch(() => undefined);
   };
   return app.changes.subscribe((change) => {
+    // A new call to take is a new entry in the calls list.
+    if (change.kind === 'inbound') void server.server.sendResourceListChanged().catch(() => undefined);
     if (subscribed.size === 0) return;
     if (change.kind === 'mission') notify(missionUri(change.id));
     if (change.kind === 'call') {

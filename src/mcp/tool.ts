@@ -8,6 +8,15 @@ import { refusalText } from './advice.js';
 
 export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
+/** Sends MCP progress notifications for a request that asked for them (a progress token), and nothing otherwise. */
+export function progressSender(extra: ToolExtra): (progress: number, total: number, message: string) => Promise<void> {
+  return async (progress, total, message) => {
+    const token = extra._meta?.progressToken;
+    if (token === undefined) return;
+    await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress, total, message } });
+  };
+}
+
 export type ToolAnnotations = { readOnlyHint: boolean; destructiveHint: boolean; idempotentHint: boolean; openWorldHint: boolean };
 
 /** Read-only tools that only look at Switchboard's own store. */

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { AMD_MODES, CALL_MODES } from '../../telephony/provider.js';
 import { CALL_STATUSES, RETRYABLE_ENDS } from '../../calls/lifecycle.js';
-import { waitForCalls } from '../../calls/wait.js';
+import { waitForCalls, waitForInbound } from '../../calls/wait.js';
 import { Call, CallSummary, insightSchemaInput, jsonObject, phoneNumber as e164 } from '../schemas.js';
-import { defineTool, READ_ONLY, type ToolDefinition } from '../tool.js';
+import { MAX_WAIT_SECONDS } from '../../limits.js';
+import { defineTool, progressSender, READ_ONLY, type ToolDefinition } from '../tool.js';
 
-const MAX_WAIT_SECONDS = 50;
 
 /** Placing, reading, ending and waiting for phone calls. */
 export const callTools: readonly ToolDefinition[] = [
@@ -85,27 +85,23 @@ export const callTools: readonly ToolDefinition[] = [
   defineTool({
     name: 'wait_for_calls',
     title: 'Wait for calls',
-    description: `Wait until calls finish instead of polling: returns as soon as any (or all) of the given calls, or of a mission's calls, reach a final status, or after timeout_seconds (at most ${MAX_WAIT_SECONDS}). Sends progress notifications while waiting. Call again if it times out.`,
+    description: `Wait until calls finish instead of polling: returns as soon as any (or all) of the given calls, or of a mission's calls, reach a final status, or after timeout_seconds (at most ${MAX_WAIT_SECONDS}). With until "inbound" (no call_ids), returns the moment an inbound call rings through for you to take with continue_call. Sends progress notifications while waiting. Call again if it times out.`,
     input: z.object({
       call_ids: z.array(z.string()).max(500).optional(),
       mission_id: z.string().optional(),
-      until: z.enum(['any', 'all']).optional().describe('Default all'),
+      until: z.enum(['any', 'all', 'inbound']).optional().describe('Default all; "inbound" waits for an inbound call to take'),
       timeout_seconds: z.number().min(0).max(MAX_WAIT_SECONDS).optional().describe(`Default 30, at most ${MAX_WAIT_SECONDS}`),
     }),
     output: z.object({ done: z.boolean(), timed_out: z.boolean(), calls: z.array(CallSummary) }),
     annotations: READ_ONLY,
-    handle: (app, args, extra) =>
-      waitForCalls(app, {
-        callIds: args.call_ids,
-        missionId: args.mission_id,
-        until: args.until ?? 'all',
+    handle: (app, args, extra) => {
+      const wait = {
         timeoutMs: (args.timeout_seconds ?? 30) * 1000,
         signal: extra.signal,
-        onProgress: async (done, total, message) => {
-          const token = extra._meta?.progressToken;
-          if (token === undefined) return;
-          await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: done, total, message } });
-        },
-      }),
+        onProgress: progressSender(extra),
+      };
+      if (args.until === 'inbound') return waitForInbound(app, wait);
+      return waitForCalls(app, { ...wait, callIds: args.call_ids, missionId: args.mission_id, until: args.until ?? 'all' });
+    },
   }),
 ];

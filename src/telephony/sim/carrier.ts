@@ -86,6 +86,20 @@ export class SimCarrier implements TelephonyProvider {
     this.live.clear();
   }
 
+  /**
+   * A simulated person calls our number, as if from the network: the inbound policy decides, and an accepted call is
+   * answered and handed to whoever takes inbound calls. The caller behaves as the directory lists `from`.
+   */
+  receiveCall(from: string, to = this.defaultFromNumber): void {
+    const decision = this.ctx.decideInbound(from, to);
+    if (!decision.accept) return;
+    const providerCallId = `sim-call-${randomBytes(8).toString('hex')}`;
+    const req: PlaceCallRequest = { callId: '', attempt: 1, to, from, mode: 'conversation', amd: 'off', ringTimeoutSeconds: 30, maxDurationSeconds: 3600, idempotencyKey: providerCallId };
+    const call = new SimCall(this, providerCallId, req, this.directory.lookup(from), true);
+    this.live.set(providerCallId, call);
+    this.later(0, () => void call.play().finally(() => this.live.delete(providerCallId)));
+  }
+
   /** A simulated person texts us, as if from the network. */
   receiveSms(from: string, to: string, body: string): void {
     this.emit({ type: 'sms.inbound', providerMessageId: `sim-sms-${randomBytes(8).toString('hex')}`, from, to, body, at: now() });
@@ -139,17 +153,23 @@ class SimCall implements VoiceLine {
   private heard: Heard[] = [];
   private waiting: ((h: Heard) => void) | null = null;
   private readonly ref: CallRef;
+  /** The MCP client talks on this call (its turns are recorded by the conversation, not by the network). */
+  private readonly conversation: boolean;
+  private nextReply = 0;
 
   constructor(
     private readonly net: SimCarrier,
     providerCallId: string,
     private readonly req: PlaceCallRequest,
     private readonly person: SimPerson,
+    private readonly inbound = false,
   ) {
-    this.ref = { providerCallId, callId: req.callId, attempt: req.attempt };
+    this.ref = inbound ? { providerCallId } : { providerCallId, callId: req.callId, attempt: req.attempt };
+    this.conversation = req.mode === 'conversation';
   }
 
   async play(): Promise<void> {
+    if (this.inbound) return this.playInbound();
     const { behavior } = this.person;
     if (behavior === 'fail') {
       await this.net.sleep(0.5);
@@ -181,13 +201,26 @@ class SimCall implements VoiceLine {
     this.end('agent_hangup');
   }
 
+  /** Someone called us: the network reports the call, it is answered at once, and whoever takes it talks. */
+  private async playInbound(): Promise<void> {
+    this.net.emit({ type: 'call.inbound', providerCallId: this.ref.providerCallId, from: this.req.from, to: this.req.to, at: now() });
+    this.net.emit({ ...this.ref, type: 'call.answered', at: now() });
+    this.answered = true;
+    await this.net.converse(this.ref, this).catch(() => undefined);
+    this.end('agent_hangup');
+  }
+
   // --- the line, as the voice agent uses it ---
 
   async say(text: string): Promise<void> {
     if (this.ended || this.agentDone) return;
-    this.net.emit({ ...this.ref, type: 'call.transcript', speaker: 'agent', text, at: now() });
+    if (!this.conversation) this.net.emit({ ...this.ref, type: 'call.transcript', speaker: 'agent', text, at: now() });
     await this.net.sleep(this.net.speakingTime(text));
-    if (!this.atVoicemail && text.trim().endsWith('?')) this.callee(this.answer(text));
+    if (this.atVoicemail) return;
+    if (this.conversation) {
+      const reply = this.reply(text);
+      if (reply) this.callee(reply);
+    } else if (text.trim().endsWith('?')) this.callee(this.answer(text));
   }
 
   listen(): Promise<Heard> {
@@ -208,9 +241,10 @@ class SimCall implements VoiceLine {
     }
   }
 
-  /** The agent is done talking; the call ends once its report is in (see `play`). */
+  /** The agent is done talking; the call ends once its report is in (see `play`). A conversation ends at once. */
   async hangup(): Promise<void> {
     this.agentDone = true;
+    if (this.conversation) this.end('hangup_by_switchboard');
   }
 
   // --- the person at the other end ---
@@ -223,7 +257,7 @@ class SimCall implements VoiceLine {
       this.hear({ kind: 'beep' }, this.net.speakingTime(greeting) + 0.5);
     } else if (this.person.behavior === 'ivr') {
       this.callee(`Thank you for calling ${name}. For billing, press 9. To speak with a person, press ${this.person.ivr_digit}.`);
-    } else this.callee(this.greeting());
+    } else if (!this.conversation) this.callee(this.greeting());
   }
 
   private greeting(): string {
@@ -237,11 +271,23 @@ class SimCall implements VoiceLine {
     return fact ? `The ${humanize(fact[0])} is ${fact[1]}.` : "Sorry, I don't know about that.";
   }
 
+  /**
+   * In a conversation, the person answers what is asked of them: a question naming one of their facts (in words or
+   * by key) gets it, any other question the next of their `replies`; statements get no answer.
+   */
+  private reply(said: string): string | undefined {
+    const text = said.toLowerCase();
+    const fact = Object.entries(this.person.facts).find(([key]) => text.includes(humanize(key).toLowerCase()) || text.includes(key.toLowerCase()));
+    if (fact) return fact[1];
+    if (!said.trim().endsWith('?')) return undefined;
+    return this.person.replies[this.nextReply++];
+  }
+
   private callee(text: string): void {
     const delay = this.net.speakingTime(text);
     this.net.later(delay, () => {
       if (this.ended) return;
-      this.net.emit({ ...this.ref, type: 'call.transcript', speaker: 'callee', text, at: now() });
+      if (!this.conversation) this.net.emit({ ...this.ref, type: 'call.transcript', speaker: 'callee', text, at: now() });
       this.hear({ kind: 'speech', text }, 0);
     });
   }

@@ -13,6 +13,8 @@ const PersonSchema = z
     ivr_digit: z.string().regex(/^[0-9*#]$/).default('0'),
     busy_attempts: z.number().int().min(1).max(10).default(1),
     sms_reply: z.string().min(1).optional(),
+    /** In a conversation call, what the person says to each question that names none of their facts, in order. */
+    replies: z.array(z.string().min(1)).default([]),
   })
   .strict();
 
@@ -57,7 +59,7 @@ export class SimDirectory {
 
 /** About a dozen roofers, plumbers and offices with every behaviour, so `switchboard demo` shows them all. */
 export const BUILT_IN_DIRECTORY = {
-  '+15550100001': { name: 'Ace Roofing', behavior: 'answer', ring_seconds: 3, facts: { price_per_square: '$450', earliest_start: 'next Monday', warranty_years: '10 years' }, sms_reply: 'Thanks! Ace Roofing here, we can send a written quote tomorrow.' },
+  '+15550100001': { name: 'Ace Roofing', behavior: 'answer', ring_seconds: 3, facts: { price_per_square: '$450', earliest_start: 'next Monday', warranty_years: '10 years' }, sms_reply: 'Thanks! Ace Roofing here, we can send a written quote tomorrow.', replies: ['Sure, what would you like to know?', 'Yes, we can do that.', 'You are welcome, bye!'] },
   '+15550100002': { name: 'Busy Bee Roofing', behavior: 'busy' },
   '+15550100003': { name: 'Nobody Home Roofing', behavior: 'no_answer', ring_seconds: 20 },
   '+15550100004': { name: 'Summit Roofing', behavior: 'voicemail', ring_seconds: 4 },
@@ -65,8 +67,8 @@ export const BUILT_IN_DIRECTORY = {
   '+15550100006': { name: 'Second Try Roofing', behavior: 'busy_then_answer', busy_attempts: 1, ring_seconds: 2, facts: { price_per_square: '$520', earliest_start: 'tomorrow' } },
   '+15550100007': { name: 'Disconnected Roofing', behavior: 'fail' },
   '+15550100008': { name: 'Evergreen Roofing', behavior: 'answer', ring_seconds: 5, facts: { price_per_square: '$410', earliest_start: 'the first of next month', warranty_years: '15 years' } },
-  '+15550100009': { name: 'Flow Right Plumbing', behavior: 'answer', ring_seconds: 2, facts: { hourly_rate: '$120', available: 'this afternoon' }, sms_reply: 'Yes, we can come by at 4pm.' },
+  '+15550100009': { name: 'Flow Right Plumbing', behavior: 'answer', ring_seconds: 2, facts: { hourly_rate: '$120', available: 'this afternoon' }, sms_reply: 'Yes, we can come by at 4pm.', replies: ['Flow Right, how can we help?', 'We can be there at 4pm.'] },
   '+15550100010': { name: 'City Dental Office', behavior: 'ivr', ivr_digit: '2', ring_seconds: 3, facts: { next_appointment: 'Thursday at 10am' } },
   '+15550100011': { name: 'Dr. Lee (after hours)', behavior: 'voicemail', ring_seconds: 6 },
-  '+15550100012': { name: 'Maria (neighbor)', behavior: 'answer', ring_seconds: 4, facts: { dog_sitting: 'happy to help this weekend' }, sms_reply: 'Sure, sounds good!' },
+  '+15550100012': { name: 'Maria (neighbor)', behavior: 'answer', ring_seconds: 4, facts: { dog_sitting: 'happy to help this weekend' }, sms_reply: 'Sure, sounds good!', replies: ['Oh hi! What is up?', 'Of course, no problem.', 'Talk soon, bye!'] },
 };
