@@ -1,3 +1,4 @@
+import { benchConversation } from './conversation.js';
 import { benchEngine } from './engine.js';
 import { benchLateness, benchThroughput } from './pipeline.js';
 import { benchStdio } from './stdio.js';
@@ -12,6 +13,7 @@ const benches = [
   ['webhooks', () => benchWebhooks()],
   ['scheduler', benchLateness],
   ['voice', () => benchVoice()],
+  ['conversation', () => benchConversation()],
 ] as const;
 
 /** `npm run bench`: every measured figure, one table; `npm run bench -- engine webhooks` runs only those parts. */
