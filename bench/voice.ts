@@ -63,7 +63,17 @@ async function runOnce(n: number, bridge: 'switchboard' | 'naive' = 'switchboard
     limits: { maxConnections: 10_000 },
   });
   const tokens = Array.from({ length: n }, (_, i) => voice.streamToken({ providerCallId: `CA${i}` })!);
-  const carrier = child(['carrier', JSON.stringify({ url: `${sidecar.url.replace('http', 'ws')}/media/twilio`, tokens, seconds: SECONDS })]);
+  const result = await drive(`${sidecar.url.replace('http', 'ws')}/media/twilio`, tokens, rssBefore);
+  voice.stop();
+  await sidecar.close();
+  model.stdin!.end();
+  await exited(model);
+  return result;
+}
+
+/** Runs the callers against `url` and measures this process meanwhile. */
+async function drive(url: string, tokens: string[], rssBefore: number): Promise<LoadResult & { cpuMsPerCallSecond: number; rssPerCallKb: number }> {
+  const carrier = child(['carrier', JSON.stringify({ url, tokens, seconds: SECONDS })]);
   const out = lines(carrier);
   await out.next(); // ready: every stream started
   const cpu0 = process.cpuUsage();
@@ -71,14 +81,11 @@ async function runOnce(n: number, bridge: 'switchboard' | 'naive' = 'switchboard
   const result = (await out.next()).value as LoadResult;
   const cpu = process.cpuUsage(cpu0);
   const wallSeconds = (performance.now() - wall0) / 1000;
-  const rssPerCallKb = (process.memoryUsage().rss - rssBefore) / 1024 / n;
-  voice.stop();
-  await sidecar.close();
-  model.stdin!.end();
-  await Promise.all([exited(model), exited(carrier)]);
+  const rssPerCallKb = (process.memoryUsage().rss - rssBefore) / 1024 / tokens.length;
+  await exited(carrier);
   // A call-second is 50 frames each way; counted from the frames the callers really sent, so a saturated load
   // generator (sending fewer) does not flatter the bridge.
-  const callSeconds = Math.min(n * wallSeconds, result.sent / 50);
+  const callSeconds = Math.min(tokens.length * wallSeconds, result.sent / 50);
   return { ...result, cpuMsPerCallSecond: (cpu.user + cpu.system) / 1000 / callSeconds, rssPerCallKb };
 }
 
@@ -115,22 +122,12 @@ async function naiveRun(n: number, model: ChildProcess, modelUrl: string): Promi
   });
   await new Promise((resolve) => server.once('listening', resolve));
   const port = (server.address() as { port: number }).port;
-  const tokens = Array.from({ length: n }, (_, i) => `t${i}`);
-  const carrier = child(['carrier', JSON.stringify({ url: `ws://127.0.0.1:${port}/`, tokens, seconds: SECONDS })]);
-  const out = lines(carrier);
-  await out.next();
-  const cpu0 = process.cpuUsage();
-  const wall0 = performance.now();
-  const result = (await out.next()).value as LoadResult;
-  const cpu = process.cpuUsage(cpu0);
-  const wallSeconds = (performance.now() - wall0) / 1000;
-  const rssPerCallKb = (process.memoryUsage().rss - rssBefore) / 1024 / n;
+  const result = await drive(`ws://127.0.0.1:${port}/`, Array.from({ length: n }, (_, i) => `t${i}`), rssBefore);
   for (const ws of server.clients) ws.terminate();
   await new Promise((resolve) => server.close(resolve));
   model.stdin!.end();
-  await Promise.all([exited(model), exited(carrier)]);
-  const callSeconds = Math.min(n * wallSeconds, result.sent / 50);
-  return { ...result, cpuMsPerCallSecond: (cpu.user + cpu.system) / 1000 / callSeconds, rssPerCallKb };
+  await exited(model);
+  return result;
 }
 
 function child(args: string[]): ChildProcess {

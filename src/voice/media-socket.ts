@@ -64,6 +64,14 @@ export function serveMediaSocket(socket: WebSocket, hub: MediaHub, read: (text: 
   socket.on('error', () => socket.terminate());
 }
 
+/** The frames both carriers spell alike: `mark` echoes, `dtmf` keys from the callee, `stop`. */
+export function readCommonFrame(frame: { event?: string; mark?: { name?: string }; dtmf?: { digit?: string } }): MediaFrame {
+  if (frame.event === 'mark' && frame.mark?.name) return { kind: 'mark', name: frame.mark.name };
+  if (frame.event === 'dtmf' && frame.dtmf?.digit) return { kind: 'dtmf', digit: frame.dtmf.digit };
+  if (frame.event === 'stop') return { kind: 'stop' };
+  return { kind: 'other' }; // connected, error frames, and anything newer
+}
+
 /** A carrier's numeric string ("20"), or undefined. */
 export function numberOrUndefined(value: string | undefined): number | undefined {
   const n = Number(value);

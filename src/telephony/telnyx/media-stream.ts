@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../log.js';
 import type { MediaHub, MediaLeg, MediaRoute } from '../../voice/media-port.js';
-import { MAX_CARRIER_BACKLOG, numberOrUndefined, serveMediaSocket, type MediaFrame } from '../../voice/media-socket.js';
+import { MAX_CARRIER_BACKLOG, numberOrUndefined, readCommonFrame, serveMediaSocket, type MediaFrame } from '../../voice/media-socket.js';
 import { base64Bytes, MULAW_SILENCE } from '../../voice/mulaw.js';
 import { stringField as field } from '../../json.js';
 
@@ -71,14 +71,8 @@ function readTelnyxFrame(text: string, socket: WebSocket, control: TelnyxCallCon
       return frame.media?.payload && frame.media.track !== 'outbound'
         ? { kind: 'audio', payload: frame.media.payload, timestampMs: numberOrUndefined(frame.media.timestamp) }
         : { kind: 'other' };
-    case 'mark':
-      return frame.mark?.name ? { kind: 'mark', name: frame.mark.name } : { kind: 'other' };
-    case 'dtmf':
-      return frame.dtmf?.digit ? { kind: 'dtmf', digit: frame.dtmf.digit } : { kind: 'other' };
-    case 'stop':
-      return { kind: 'stop' };
     default:
-      return { kind: 'other' }; // connected, error frames, and anything newer
+      return readCommonFrame(frame);
   }
 }
 

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../log.js';
 import type { MediaHub, MediaLeg, MediaRoute } from '../../voice/media-port.js';
-import { MAX_CARRIER_BACKLOG, numberOrUndefined, serveMediaSocket, type MediaFrame } from '../../voice/media-socket.js';
+import { MAX_CARRIER_BACKLOG, numberOrUndefined, readCommonFrame, serveMediaSocket, type MediaFrame } from '../../voice/media-socket.js';
 import { dtmfTones } from '../../voice/mulaw.js';
 import { stringField as field } from '../../json.js';
 
@@ -57,14 +57,8 @@ function readTwilioFrame(text: string, socket: WebSocket, control: TwilioCallCon
     }
     case 'media':
       return frame.media?.payload ? { kind: 'audio', payload: frame.media.payload, timestampMs: numberOrUndefined(frame.media.timestamp) } : { kind: 'other' };
-    case 'mark':
-      return frame.mark?.name ? { kind: 'mark', name: frame.mark.name } : { kind: 'other' };
-    case 'dtmf':
-      return frame.dtmf?.digit ? { kind: 'dtmf', digit: frame.dtmf.digit } : { kind: 'other' };
-    case 'stop':
-      return { kind: 'stop' };
     default:
-      return { kind: 'other' }; // connected, and anything newer
+      return readCommonFrame(frame);
   }
 }
 
