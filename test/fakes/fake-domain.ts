@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import type { Config } from '../../src/config.js';
 import type { Logger } from '../../src/log.js';
-import { CALL_ENDS, type CallRef, type CarrierEvent, type InboundDecision, type LiveCallInfo, type PlaceCallRequest, type ProviderContext } from '../../src/telephony/provider.js';
+import { CALL_ENDS, type CallMode, type CallRef, type CarrierEvent, type InboundDecision, type LiveCallInfo, type PlaceCallRequest, type ProviderContext, type VoiceLine } from '../../src/telephony/provider.js';
 
 type CallEnded = Extract<CarrierEvent, { type: 'call.ended' }>;
 const TERMINAL = new Set<string>(CALL_ENDS);
@@ -19,6 +19,8 @@ export class FakeDomain implements ProviderContext {
   readonly log: Logger = pino({ level: 'debug' }, { write: (line: string) => void this.logs.push(JSON.parse(line)) });
   /** Refuses every caller unless a test says otherwise, like SWITCHBOARD_INBOUND_POLICY=disabled. */
   policy: (from: string | null) => InboundDecision = () => ({ accept: false, reason: 'inbound calls are disabled' });
+  /** The mode inbound calls are recorded with: the inbound handler's (`client`: conversation, `agent`: agent). */
+  inboundMode: CallMode = 'notify';
   /** What an inbound call hears when the adapter lost the greeting of its decision (a restart in between). */
   readonly inboundGreeting = 'You have reached an AI assistant; this is the fallback greeting.';
   private readonly calls = new Map<string, LiveCallInfo>();
@@ -50,8 +52,8 @@ export class FakeDomain implements ProviderContext {
   /** No live voice: these adapter tests run notify calls. */
   readonly voice = null;
 
-  // The notify-only adapters never hand a call to the voice agent.
-  converse(): Promise<void> {
+  // The notify-only adapters never hand a call to the voice agent; a test of conversation calls replaces this.
+  converse(_ref: CallRef, _line: VoiceLine): Promise<void> {
     return Promise.reject(new Error('the voice agent is not used by notify calls'));
   }
 
@@ -81,7 +83,7 @@ export class FakeDomain implements ProviderContext {
   private apply(e: CarrierEvent): void {
     if (e.type === 'call.inbound') {
       const callId = `in:${e.providerCallId}`;
-      this.calls.set(callId, { callId, attempt: 1, mode: 'notify', message: null, amd: 'off', voicemailMessage: null, status: 'ringing' });
+      this.calls.set(callId, { callId, attempt: 1, mode: this.inboundMode, message: null, amd: 'off', voicemailMessage: null, status: 'ringing' });
       this.byProviderId.set(e.providerCallId, callId);
       return;
     }

@@ -1,7 +1,7 @@
 import { generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MediaCallee, type MediaCalleeOptions } from './media-callee.js';
+import { MediaCallee, mentions, type MediaCalleeOptions } from './media-callee.js';
 import { decodePayload, MediaStream, parseMessage, type CarrierError, type ServerFrame, type StreamEnd, type StreamProtocol } from './media-stream.js';
 import { BYTES_PER_MS, FRAME_BYTES } from './speech-code.js';
 
@@ -11,6 +11,9 @@ import { BYTES_PER_MS, FRAME_BYTES } from './speech-code.js';
  *
  * Media streaming (streaming_start, or stream_* on answer and dial) opens a real WebSocket to the app with a simulated
  * person on the line (media-callee.ts); send_dtmf reaches that person as key presses. See `startStream()`.
+ *
+ * Speech recognition (transcription_start) hears a person who talks in text (`scriptConversation`): they hear every
+ * speak and answer some with call.transcription webhooks, interim results first. See `personHeard()`.
  */
 
 /**
@@ -23,6 +26,21 @@ export type CallBehaviour = 'answer' | 'busy' | 'no_answer' | 'machine' | 'rejec
  * message.sent is posted before the send is answered, as happens when Telnyx's webhook beats its own response.
  */
 export type SmsBehaviour = 'deliver' | 'undeliverable' | 'fail' | 'status_first';
+/**
+ * The person on a call, in text, for calls Telnyx transcribes. They hear each speak to its end; then, unless `silent`,
+ * they answer a sentence that names a fact (every word of its key: `opening_hours` → "opening… hours…") with its
+ * value, and any other question (ending in "?") with the next of their `replies` (with none left they say nothing);
+ * with `answer: 'everything'` statements get the next reply too. They hang up instead of answering the
+ * `hangupAfter`th speak they hear.
+ */
+export type ConversationScript = {
+  replies?: string[];
+  facts?: Record<string, string>;
+  silent?: boolean;
+  hangupAfter?: number;
+  answer?: 'questions' | 'everything';
+};
+
 /** How a webhook is signed: properly, with another key, with a timestamp 10 minutes old, or not at all. */
 export type Signing = 'valid' | 'forged' | 'stale' | 'missing';
 
@@ -53,6 +71,10 @@ export type EmulatedCall = {
   streams: MediaStream[];
   /** The person on the far end of the call's streams, once one started. */
   callee?: MediaCallee;
+  /** Speech recognition since transcription_start (until transcription_stop): its engine and tracks. */
+  transcription?: { engine: string; tracks: string };
+  /** A scripted conversation's person: every speak they heard and every answer they gave, in order. */
+  person?: { heard: string[]; said: string[] };
 };
 
 export type EmulatedMessage = { id: string; from: string; to: string; text: string; body: Record<string, unknown> };
@@ -74,6 +96,9 @@ export class TelnyxEmulator {
   private readonly callScript = new Map<string, CallBehaviour>();
   private readonly smsScript = new Map<string, SmsBehaviour>();
   private readonly mediaScript = new Map<string, MediaCalleeOptions>();
+  private readonly conversationScript = new Map<string, ConversationScript>();
+  /** The replies each call's person has left, by call id. */
+  private readonly repliesLeft = new Map<string, string[]>();
   /** Every stream opened, so close() can end them (a forgotten call's too). */
   private readonly streams = new Set<MediaStream>();
   /** Streams whose streaming.stopped has been posted (or is being). */
@@ -152,6 +177,11 @@ export class TelnyxEmulator {
     this.mediaScript.set(number, options);
   }
 
+  /** The person at `number` (the one called, or the caller of an inbound call) talks in text; see ConversationScript. */
+  scriptConversation(number: string, script: ConversationScript): void {
+    this.conversationScript.set(number, script);
+  }
+
   /** The one call placed to `number` (throws when there is none or several). */
   callTo(number: string): EmulatedCall {
     const found = [...this.calls.values()].filter((c) => c.to === number);
@@ -220,10 +250,15 @@ export class TelnyxEmulator {
 
   /** The id of the first event of `eventType` sent for `call`. */
   eventId(call: EmulatedCall, eventType: string): string {
-    for (const [id, sent] of this.sent) {
-      if (sent.eventType === eventType && (JSON.parse(sent.body) as { data: { payload: { call_control_id?: string } } }).data.payload.call_control_id === call.id) return id;
-    }
-    throw new Error(`no ${eventType} was sent for ${call.id}`);
+    const [id] = this.eventIds(call, eventType);
+    if (id === undefined) throw new Error(`no ${eventType} was sent for ${call.id}`);
+    return id;
+  }
+
+  /** The ids of every event of `eventType` sent for `call` so far, in order. */
+  eventIds(call: EmulatedCall, eventType: string): string[] {
+    const forCall = (sent: Sent) => (JSON.parse(sent.body) as { data: { payload: { call_control_id?: string } } }).data.payload.call_control_id === call.id;
+    return [...this.sent].filter(([, sent]) => sent.eventType === eventType && forCall(sent)).map(([id]) => id);
   }
 
   /** Resolves once every scripted webhook has been posted and answered. */
@@ -262,7 +297,7 @@ export class TelnyxEmulator {
     if (req.method !== 'POST') return this.reply(res, req, path, body, 404, errors('10005', 'Resource not found', `No route for ${req.method} ${path}.`));
     if (path === '/v2/calls') return this.dial(req, res, path, body);
     if (path === '/v2/messages') return this.sendMessage(req, res, path, body);
-    const action = /^\/v2\/calls\/([^/]+)\/actions\/(answer|reject|speak|hangup|streaming_start|streaming_stop|send_dtmf)$/.exec(path);
+    const action = /^\/v2\/calls\/([^/]+)\/actions\/(answer|reject|speak|hangup|streaming_start|streaming_stop|send_dtmf|transcription_start|transcription_stop)$/.exec(path);
     if (action) return this.action(req, res, path, body, decodeURIComponent(action[1]), action[2]);
     return this.reply(res, req, path, body, 404, errors('10005', 'Resource not found', `No route for POST ${path}.`));
   }
@@ -368,8 +403,19 @@ export class TelnyxEmulator {
           await this.callEvent(call, 'call.speak.started');
           await sleep(this.speakMs);
           call.speaking = false;
-          if (call.alive) await this.callEvent(call, 'call.speak.ended', { status: 'completed' });
+          if (!call.alive) return;
+          await this.callEvent(call, 'call.speak.ended', { status: 'completed' });
+          await this.personHeard(call, String(body.payload));
         });
+        return;
+      case 'transcription_start': {
+        const config = body.transcription_engine_config as { transcription_engine?: string } | undefined;
+        const engine = String(body.transcription_engine ?? config?.transcription_engine ?? 'Google');
+        call.transcription = { engine, tracks: String(body.transcription_tracks ?? 'inbound') };
+        return;
+      }
+      case 'transcription_stop':
+        call.transcription = undefined;
         return;
       case 'hangup': {
         if (call.speaking) call.hangupWhileSpeaking = true;
@@ -392,6 +438,10 @@ export class TelnyxEmulator {
     }
     if (verb === 'streaming_start' && call.streams.some((s) => s.live)) {
       return errors('90061', 'Stream already active', 'This call already has an active media stream; stop it first.');
+    }
+    if (verb === 'transcription_start') {
+      const problem = transcriptionProblem(body);
+      if (problem) return errors('10015', 'Invalid value', problem);
     }
     if (verb === 'send_dtmf' && (typeof body.digits !== 'string' || !/^[0-9A-D*#wW]+$/.test(body.digits))) {
       return errors('10015', 'Invalid value', 'digits must be 0-9, A-D, *, # (w and W pause).');
@@ -493,6 +543,50 @@ export class TelnyxEmulator {
     await this.hangupEvent(call, cause, sip, source);
   }
 
+  // ---- speech recognition ----
+
+  /**
+   * A speak on the call played to its end. A scripted person heard it and may answer or hang up (see
+   * ConversationScript); what is said on a track Telnyx transcribes comes back as call.transcription webhooks.
+   */
+  private async personHeard(call: EmulatedCall, text: string): Promise<void> {
+    const tracks = call.transcription?.tracks;
+    // Our own speech is the outbound track.
+    if (tracks === 'outbound' || tracks === 'both') await this.transcribed(call, text, 'outbound');
+    const script = this.conversationScript.get(call.direction === 'outgoing' ? call.to : call.from);
+    if (!script || !call.alive) return;
+    const person = (call.person ??= { heard: [], said: [] });
+    person.heard.push(text);
+    if (script.hangupAfter !== undefined && person.heard.length >= script.hangupAfter) return this.personHungUp(call);
+    const reply = this.replyTo(call, script, text);
+    if (reply === undefined) return;
+    person.said.push(reply);
+    if (tracks === 'inbound' || tracks === 'both') await this.transcribed(call, reply, 'inbound');
+  }
+
+  private replyTo(call: EmulatedCall, script: ConversationScript, heard: string): string | undefined {
+    if (script.silent) return undefined;
+    const facts = Object.entries(script.facts ?? {}).filter(([key]) => mentions(heard, key));
+    if (facts.length > 0) return facts.map(([, value]) => value).join(' ');
+    if (script.answer !== 'everything' && !heard.trim().endsWith('?')) return undefined;
+    if (!this.repliesLeft.has(call.id)) this.repliesLeft.set(call.id, [...(script.replies ?? [])]);
+    return this.repliesLeft.get(call.id)!.shift();
+  }
+
+  /** An utterance as Telnyx's recogniser posts it: growing interim guesses, then the final result. */
+  private async transcribed(call: EmulatedCall, text: string, track: 'inbound' | 'outbound'): Promise<void> {
+    const result = (transcript: string, isFinal: boolean) =>
+      this.hook(call, 'call.transcription', {
+        // Only the call's ids and client_state: a transcription carries no from, to or direction.
+        ...this.callIds(call),
+        transcription_data: { transcript, is_final: isFinal, confidence: isFinal ? 0.94 : 0.61, transcription_track: track },
+      });
+    for (const guess of interimGuesses(text)) {
+      if (call.alive) await result(guess, false);
+    }
+    if (call.alive) await result(text, true);
+  }
+
   // ---- media streams ----
 
   /**
@@ -577,23 +671,21 @@ export class TelnyxEmulator {
   }
 
   private callEvent(call: EmulatedCall, eventType: string, extra: Record<string, unknown> = {}, signing: Signing = 'valid'): Promise<number> {
+    const payload = { ...this.callIds(call), from: call.from, to: call.to, direction: call.direction, start_time: new Date().toISOString(), ...extra };
+    return this.hook(call, eventType, payload, signing);
+  }
+
+  /** What every call webhook's payload carries: the call's ids, its connection and its client_state. */
+  private callIds(call: EmulatedCall) {
+    return { call_control_id: call.id, call_leg_id: call.legId, call_session_id: call.sessionId, connection_id: this.connectionId, client_state: call.clientState };
+  }
+
+  private hook(call: EmulatedCall, eventType: string, payload: Record<string, unknown>, signing: Signing = 'valid'): Promise<number> {
     if (this.unheard.has(call.id)) {
       call.timeline.push(`lost:${eventType}`);
       return Promise.resolve(0);
     }
     call.timeline.push(`hook:${eventType}`);
-    const payload = {
-      call_control_id: call.id,
-      call_leg_id: call.legId,
-      call_session_id: call.sessionId,
-      connection_id: this.connectionId,
-      client_state: call.clientState,
-      from: call.from,
-      to: call.to,
-      direction: call.direction,
-      start_time: new Date().toISOString(),
-      ...extra,
-    };
     return this.post(call.webhookUrl, eventType, payload, signing);
   }
 
@@ -723,6 +815,29 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
+}
+
+// ---- speech recognition ----
+
+const TRANSCRIPTION_ENGINES = ['Google', 'Telnyx', 'Deepgram', 'Azure', 'xAI', 'AssemblyAI', 'Speechmatics', 'Soniox', 'Parakeet', 'Humain', 'Reson8', 'Cohere', 'A', 'B'];
+
+/** Why transcription_start's fields would get a 422, if they would. */
+function transcriptionProblem(body: Record<string, unknown>): string | undefined {
+  const { transcription_engine: engine, transcription_tracks: tracks } = body;
+  const config = body.transcription_engine_config as { transcription_engine?: unknown } | undefined;
+  if (engine !== undefined && !TRANSCRIPTION_ENGINES.includes(String(engine))) return `transcription_engine must be one of ${TRANSCRIPTION_ENGINES.join(', ')}.`;
+  if (tracks !== undefined && !['inbound', 'outbound', 'both'].includes(String(tracks))) return 'transcription_tracks must be inbound, outbound or both.';
+  if (config?.transcription_engine !== undefined && engine !== undefined && config.transcription_engine !== engine) {
+    return 'transcription_engine_config.transcription_engine must match transcription_engine.';
+  }
+  return undefined;
+}
+
+/** The interim results before an utterance's final one: the first third and two thirds of its words (one or two guesses). */
+function interimGuesses(text: string): string[] {
+  const words = text.split(/\s+/);
+  const cuts = [...new Set([Math.ceil(words.length / 3), Math.ceil((2 * words.length) / 3)])].filter((n) => n < words.length);
+  return (cuts.length > 0 ? cuts : [words.length]).map((n) => words.slice(0, n).join(' '));
 }
 
 // ---- the media streaming protocol ----

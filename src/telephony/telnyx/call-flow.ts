@@ -1,8 +1,9 @@
 import type { Logger } from '../../log.js';
 import { isE164 } from '../../phone.js';
 import { AI_DISCLOSURE, INBOUND_DISCLOSURE } from '../../voice/disclosure.js';
-import type { CallRef, CarrierEvent, InboundDecision, LiveCallInfo } from '../provider.js';
+import type { AnsweredBy, CallRef, CarrierEvent, InboundDecision, LiveCallInfo } from '../provider.js';
 import { decodeClientState, type CallState } from './client-state.js';
+import type { LineInput } from './conversation.js';
 import { answeredByFromAmd, CallPayloadSchema, endStatus, type CallPayload, type TelnyxEvent } from './events.js';
 
 /** A Call Control command to send once the webhook that asked for it has been recorded. */
@@ -10,10 +11,19 @@ export type CallCommand =
   | { verb: 'answer' | 'reject'; callControlId: string }
   | { verb: 'speak'; callControlId: string; text: string; ref: CallRef; state?: CallState }
   | { verb: 'hangup'; callControlId: string; state?: CallState }
-  | { verb: 'stream'; callControlId: string; url: string; token: string; state?: CallState };
+  | { verb: 'stream'; callControlId: string; url: string; token: string; state?: CallState }
+  | { verb: 'transcribe'; callControlId: string };
 
-/** What one webhook means: events for the domain, then commands for Telnyx. */
-export type CallPlan = { events: CarrierEvent[]; commands: CallCommand[] };
+/**
+ * What one webhook means: events for the domain, then commands for Telnyx. On conversation calls also: that a person
+ * answered and the core takes the call (`converse`), or what the conversation's line hears (`line`).
+ */
+export type CallPlan = {
+  events: CarrierEvent[];
+  commands: CallCommand[];
+  converse?: { ref: CallRef; answeredBy: AnsweredBy | null };
+  line?: { callControlId: string; input: LineInput };
+};
 
 export type CallFlowDeps = {
   log: Logger;
@@ -27,6 +37,8 @@ export type CallFlowDeps = {
   streamToken(ref: CallRef): string | undefined;
   /** Where Telnyx connects an agent call's media stream (wss://…/media/telnyx). */
   mediaUrl: string;
+  /** Whether a conversation runs on the call now (none survives a restart). */
+  conversing(callControlId: string): boolean;
 };
 
 const TERMINAL = new Set(['completed', 'busy', 'no_answer', 'voicemail', 'failed', 'canceled']);
@@ -35,7 +47,9 @@ const NOTHING: CallPlan = { events: [], commands: [] };
 /**
  * Drives a call from Telnyx's call webhooks. A notify call's text is its last word: we hang up on call.speak.ended,
  * never on a timer, so long messages are heard to the end. An agent call's first words are the AI disclosure, and
- * their end starts the media stream to the live agent. Undefined for events that are not ours.
+ * their end starts the media stream to the live agent. A conversation call is the core's once a person answers: it
+ * speaks and listens over a line of ours, which its speak.ended, transcription and hangup webhooks feed.
+ * Undefined for events that are not ours.
  */
 export function planCallEvent(event: TelnyxEvent, deps: CallFlowDeps): CallPlan | undefined {
   if (!event.type.startsWith('call.')) return undefined;
@@ -60,7 +74,9 @@ export function planCallEvent(event: TelnyxEvent, deps: CallFlowDeps): CallPlan 
     case 'call.machine.premium.greeting.ended':
       return flow.greetingEnded();
     case 'call.speak.ended':
-      return state?.stream ? flow.stream() : { events: [], commands: [{ verb: 'hangup', callControlId: p.call_control_id }] };
+      return flow.spoken();
+    case 'call.transcription':
+      return flow.transcribed();
     case 'call.hangup':
       return flow.hungUp();
     default:
@@ -105,6 +121,8 @@ class Flow {
       // With the `agent` inbound handler the live agent takes the call (and says the greeting itself).
       const inbound = this.deps.lookupCall(this.ref);
       if (inbound?.mode === 'agent') return this.talk(inbound, [answered], { call_id: inbound.callId, attempt: inbound.attempt }, INBOUND_DISCLOSURE);
+      // With the `client` handler the core takes it: it says the disclosure and holds the caller until a client claims the call.
+      if (inbound?.mode === 'conversation') return this.converse([answered]);
       return this.say(greeting, [answered]);
     }
     const call = this.liveCall();
@@ -131,6 +149,28 @@ class Flow {
     return this.say(call.voicemailMessage ?? call.message, [], this.machineState());
   }
 
+  /**
+   * Something we said has ended. On a conversation call its line learns it; otherwise it was a notify call's message or
+   * voicemail (our last word: hang up) or an agent call's disclosure (connect the live agent).
+   */
+  spoken(): CallPlan {
+    if (this.deps.conversing(this.id)) return this.toLine({ kind: 'spoken' });
+    return this.state?.stream ? this.stream() : this.hangUp([]);
+  }
+
+  /**
+   * Speech recognition on a conversation call. Only a final result is an utterance (interim ones are guesses at words
+   * still being said, each revised by the next); and only the callee's track, though we never ask for our own.
+   */
+  transcribed(): CallPlan {
+    const t = this.p.transcription_data;
+    const text = t?.transcript?.trim();
+    if (!t?.is_final || !text || t.transcription_track === 'outbound') return NOTHING;
+    // The callee talks to a conversation nobody runs any more (it was lost in a restart): end the call.
+    if (!this.deps.conversing(this.id)) return this.hangUp([]);
+    return this.toLine({ kind: 'speech', text });
+  }
+
   /** The disclosure of an agent call was said: connect the live agent. */
   stream(): CallPlan {
     const token = this.liveCall() && this.deps.streamToken(this.ref);
@@ -147,17 +187,33 @@ class Flow {
     const status = endStatus(cause, answered, this.state?.machine === true);
     const sip = this.p.sip_hangup_cause;
     const errorCode = status !== 'completed' && status !== 'voicemail' && sip && sip !== 'unspecified' ? sip : undefined;
-    return { events: [{ ...this.ref, type: 'call.ended', status, cause, ...(errorCode && { errorCode }), at: this.event.at }], commands: [] };
+    const ended: CallPlan = { events: [{ ...this.ref, type: 'call.ended', status, cause, ...(errorCode && { errorCode }), at: this.event.at }], commands: [] };
+    return this.deps.conversing(this.id) ? { ...ended, line: { callControlId: this.id, input: { kind: 'hangup' } } } : ended;
   }
 
   /**
    * A person is on the line. A notify call hears its message; an agent call hears the disclosure, said by Telnyx so it
-   * is always first and always said, while the live agent prepares its opening line (streamToken starts that).
+   * is always first and always said, while the live agent prepares its opening line (streamToken starts that); a
+   * conversation call goes to the core.
    */
   private talk(call: LiveCallInfo, events: CarrierEvent[], state = this.state, disclosure = AI_DISCLOSURE): CallPlan {
+    if (call.mode === 'conversation') return this.converse(events);
     if (call.mode !== 'agent') return this.say(call.message, events);
     if (!state || !this.deps.streamToken(this.ref)) return this.hangUp(events);
     return this.say(disclosure, events, { ...state, stream: true });
+  }
+
+  /**
+   * Hands the call to the core, which says everything (disclosure first) and records the turns itself; Telnyx starts
+   * recognising the callee's speech. `answeredBy` is what detection said, when it ran (`result` is its field).
+   */
+  private converse(events: CarrierEvent[]): CallPlan {
+    const answeredBy = this.p.result ? answeredByFromAmd(this.p.result) : null;
+    return { events, commands: [{ verb: 'transcribe', callControlId: this.id }], converse: { ref: this.ref, answeredBy } };
+  }
+
+  private toLine(input: LineInput): CallPlan {
+    return { events: [], commands: [], line: { callControlId: this.id, input } };
   }
 
   /** Says `text` (recording it as the agent's words) or, with nothing to say, ends the call. */

@@ -58,6 +58,8 @@ export class CommandRunner {
         return this.rest.hangup(c.callControlId, id, c.state);
       case 'stream':
         return this.rest.startStreaming(c.callControlId, { url: c.url, token: c.token }, id, c.state);
+      case 'transcribe':
+        return this.rest.startTranscription(c.callControlId, id);
     }
   }
 

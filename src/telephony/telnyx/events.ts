@@ -43,6 +43,8 @@ export const CallPayloadSchema = z.object({
   hangup_cause: z.string().nullish(),
   sip_hangup_cause: code.nullish(),
   result: z.string().nullish(),
+  // call.transcription (its `confidence` is not used); `transcription_track` comes with the Telnyx engine only.
+  transcription_data: z.object({ transcript: z.string().nullish(), is_final: z.boolean().nullish(), transcription_track: z.string().nullish() }).nullish(),
 });
 export type CallPayload = z.output<typeof CallPayloadSchema>;
 

@@ -1,12 +1,13 @@
 import type { KeyObject } from 'node:crypto';
 import { ConfigError, requireSettings, type Config } from '../../config.js';
 import type { Logger } from '../../log.js';
-import { CarrierError, type CallMode, type CallRef, type ProviderContext, type TelephonyProvider } from '../provider.js';
+import { CarrierError, type AnsweredBy, type CallMode, type CallRef, type ProviderContext, type TelephonyProvider } from '../provider.js';
 import { unsupportedMode } from '../modes.js';
 import { planCallEvent, type CallFlowDeps, type CallPlan } from './call-flow.js';
 import { TELNYX_MEDIA_PATH, telnyxMediaRoute, type TelnyxCallControl } from './media-stream.js';
 import { CommandRunner } from './commands.js';
 import { callStatusEvents } from './call-status.js';
+import { TelnyxConversationLine } from './conversation.js';
 import { isCallGone, isCallUnknown } from './errors.js';
 import { messageEvents, type TelnyxEvent } from './events.js';
 import { commandId, TelnyxRest } from './rest.js';
@@ -44,8 +45,11 @@ export function createTelnyxProvider(ctx: ProviderContext, opts: TelnyxProviderO
   });
   const runner = new CommandRunner(rest, (delivery, events) => ctx.deliver(delivery, events), log);
   const voice = ctx.voice;
-  // Agent calls need live voice (SWITCHBOARD_VOICE=openai): the carrier streams, the realtime model talks.
-  const supportedModes: readonly CallMode[] = voice ? ['notify', 'agent'] : ['notify'];
+  // Agent calls need live voice (SWITCHBOARD_VOICE=openai): the carrier streams, the realtime model talks. Conversation
+  // calls need nothing more than Telnyx's own speech and speech recognition.
+  const supportedModes: readonly CallMode[] = voice ? ['notify', 'agent', 'conversation'] : ['notify', 'conversation'];
+  /** The lines of conversation calls in progress, by call_control_id. */
+  const conversations = new Map<string, TelnyxConversationLine>();
   const flowDeps: CallFlowDeps = {
     log,
     lookupCall: (ref: CallRef) => ctx.lookupCall(ref),
@@ -54,6 +58,7 @@ export function createTelnyxProvider(ctx: ProviderContext, opts: TelnyxProviderO
     defaultGreeting: ctx.inboundGreeting,
     streamToken: (ref) => voice?.streamToken(ref),
     mediaUrl: `${publicUrl.replace(/^http/, 'ws')}${TELNYX_MEDIA_PATH}`,
+    conversing: (id) => conversations.has(id),
   };
   const control: TelnyxCallControl = {
     hangup: (id) => rest.hangup(id, commandId(`hangup:${id}`)),
@@ -67,13 +72,31 @@ export function createTelnyxProvider(ctx: ProviderContext, opts: TelnyxProviderO
 
   function onEvent(event: TelnyxEvent): void {
     const plan: CallPlan | undefined = planCallEvent(event, flowDeps) ?? asPlan(messageEvents(event));
-    if (!plan || (plan.events.length === 0 && plan.commands.length === 0)) {
+    if (!plan || (plan.events.length === 0 && plan.commands.length === 0 && !plan.line)) {
       log.debug({ eventType: event.type, eventId: event.id }, 'telnyx event ignored');
       return;
     }
-    // A redelivered event changes nothing and sends no command twice.
+    // A redelivered event changes nothing, sends no command twice and tells a conversation nothing twice.
     if (ctx.deliver({ eventKey: event.id, kind: event.type }, plan.events) === 'duplicate') return;
+    if (plan.converse) converse(plan.converse.ref, plan.converse.answeredBy);
     if (plan.commands.length) runner.run(event.id, plan.commands);
+    if (plan.line) conversations.get(plan.line.callControlId)?.receive(plan.line.input);
+  }
+
+  /** Hands an answered conversation call to the core, without waiting: the conversation lasts as long as the call. */
+  function converse(ref: CallRef, answeredBy: AnsweredBy | null): void {
+    const id = ref.providerCallId;
+    if (conversations.has(id)) return;
+    const line = new TelnyxConversationLine(id, rest, answeredBy);
+    conversations.set(id, line);
+    void ctx
+      .converse(ref, line)
+      .catch((err: unknown) => log.error({ err, callControlId: id }, 'telnyx conversation failed'))
+      .finally(() => {
+        conversations.delete(id);
+        // The call ends with its conversation, as on every carrier.
+        if (!line.closed) runner.run(`conversation-over:${id}`, [{ verb: 'hangup', callControlId: id }]);
+      });
   }
 
   return {

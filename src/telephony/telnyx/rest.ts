@@ -117,6 +117,22 @@ export class TelnyxRest {
     );
   }
 
+  /**
+   * Starts speech recognition of the callee on a conversation call; each utterance then arrives as call.transcription
+   * webhooks. The Telnyx engine: Telnyx calls it more accurate and faster than Google (the default), and only it labels
+   * each result with its track. The inbound track only: our own speech is never transcribed back to us.
+   */
+  async startTranscription(callControlId: string, commandId: string): Promise<void> {
+    await this.command(() =>
+      this.client.calls.actions.startTranscription(callControlId, {
+        transcription_engine: 'Telnyx',
+        transcription_engine_config: { transcription_engine: 'Telnyx', language: 'en' },
+        transcription_tracks: 'inbound',
+        command_id: commandId,
+      }),
+    );
+  }
+
   async stopStreaming(callControlId: string, commandId: string): Promise<void> {
     await this.command(() => this.client.calls.actions.stopStreaming(callControlId, { command_id: commandId }));
   }
