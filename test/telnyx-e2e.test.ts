@@ -223,13 +223,13 @@ describe('telnyx e2e: outbound notify calls', () => {
     expect((await h.call('list_calls', {})).calls).toEqual([expect.objectContaining({ call_id, attempts: 2, status: 'completed' })]);
   });
 
-  it('agent mode is refused on Telnyx (no live voice yet), and nothing reaches Telnyx', async () => {
+  it('agent mode is refused on Telnyx without live voice (it says how to turn it on), and nothing reaches Telnyx', async () => {
     const { h, telnyx } = await switchboardOnTelnyx();
     const explicit = await h.fail('initiate_call', { to: '+12125550106', mode: 'agent', instructions: 'Ask when the table is free.' });
-    expect(explicit).toMatch(/mode "agent" needs the live voice bridge, which is not available on the telnyx carrier/);
-    expect(explicit).toMatch(/use mode "notify"/);
+    expect(explicit).toMatch(/Telnyx runs agent calls with live voice only: set SWITCHBOARD_VOICE=openai and OPENAI_API_KEY/);
+    expect(explicit).toMatch(/use mode "notify" or "conversation"/);
     const byDefault = await h.fail('initiate_call', { to: '+12125550106' });
-    expect(byDefault).toMatch(/not available on the telnyx carrier/);
+    expect(byDefault).toMatch(/live voice only/);
 
     expect((await h.call('list_calls', {})).calls).toEqual([]);
     await quiet({ h, telnyx });

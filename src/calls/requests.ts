@@ -4,6 +4,7 @@ import { validateInsightSchema } from '../insights/schema.js';
 import { toJsonText } from '../json.js';
 import { LIMITS } from '../limits.js';
 import { e164Message, isE164, senderNumber } from '../phone.js';
+import { carrierName, unsupportedMode } from '../telephony/modes.js';
 import type { Amd, CallMode } from '../telephony/provider.js';
 import { iso, nowIso, parseScheduledAt } from '../time.js';
 import type { CallsContext } from './context.js';
@@ -35,9 +36,7 @@ export function initiateCall(c: CallsContext, input: InitiateCallInput): { call:
   const from = senderNumber(input.from, c.opts.fromNumber ?? provider.defaultFromNumber);
   const mode = input.mode ?? 'agent';
   if (!provider.supportedModes.includes(mode)) {
-    throw new UserError(
-      `mode "${mode}" needs the live voice bridge, which is not available on the ${provider.name} carrier yet; use mode "notify" with a \`message\`, or the sim carrier.`,
-    );
+    throw new UserError(unsupportedMode(carrierName(provider.name), mode, provider.supportedModes));
   }
   if (mode === 'notify' && !input.message?.trim()) throw new UserError('mode "notify" needs a `message`: the text the call will speak.');
   const dueMs = parseScheduledAt(input.scheduled_at);

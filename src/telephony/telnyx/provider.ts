@@ -107,7 +107,7 @@ export function createTelnyxProvider(ctx: ProviderContext, opts: TelnyxProviderO
 
     async placeCall(req) {
       if (!supportedModes.includes(req.mode)) {
-        throw new CarrierError(unsupportedMode('Telnyx', req.mode, voice !== null), 'unsupported_mode');
+        throw new CarrierError(unsupportedMode('Telnyx', req.mode, supportedModes), 'unsupported_mode');
       }
       const providerCallId = await rest.dial({
         to: req.to,

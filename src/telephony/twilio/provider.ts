@@ -51,7 +51,7 @@ export function createTwilioProvider(ctx: ProviderContext, opts: TwilioProviderO
 
     async placeCall(req: PlaceCallRequest) {
       if (!supportedModes.includes(req.mode)) {
-        throw new CarrierError(unsupportedMode('Twilio', req.mode, voice !== null), 'unsupported_mode');
+        throw new CarrierError(unsupportedMode('Twilio', req.mode, supportedModes), 'unsupported_mode');
       }
       const attempt = { callId: req.callId, attempt: req.attempt };
       const machineDetection = MACHINE_DETECTION[req.amd];
