@@ -1,0 +1,3 @@
+import { conversationSuite, telnyxNetwork } from './conversation-carriers.js';
+
+conversationSuite('telnyx', telnyxNetwork);
