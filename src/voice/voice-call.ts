@@ -28,7 +28,7 @@ export const APOLOGY = 'Sorry, the assistant on this call has run into a technic
 
 /** Errors the model reports that leave the session usable: races and refusals of one request. */
 const RECOVERABLE_ERRORS = new Set(['response_cancel_not_active', 'conversation_already_has_active_response', 'invalid_value', 'item_truncate_invalid']);
-/** Callee audio held while the model may still be generating the opening line; beyond this it is dropped. */
+/** Agent audio held until the stream joins (the opening line, generated while the carrier says the disclosure); beyond this it is dropped. */
 const MAX_EARLY_AUDIO_MS = 60_000;
 /** Silence sent after a gap in the carrier's media, so the model's VAD can end a turn the carrier never finished. */
 const SILENCE_1S = Buffer.alloc(1000 * BYTES_PER_MS, MULAW_SILENCE).toString('base64');
