@@ -3,7 +3,7 @@ import { CarrierError, type Amd, type CallMode, type CallRef, type PlaceCallRequ
 import { createTwilioClient } from './client.js';
 import { twilioWebhookUrl } from './paths.js';
 import { DEFAULT_REQUEST_RETRY, type RequestRetry } from '../retry.js';
-import { requestTwilio } from './request.js';
+import { isCallGone, requestTwilio } from './request.js';
 import { callResourceEvents } from './status.js';
 import { createTwilioWebhooks } from './webhooks.js';
 import { twilioMediaRoute, type TwilioCallControl } from './media-stream.js';
@@ -20,8 +20,6 @@ const MACHINE_DETECTION: Record<Amd, 'Enable' | 'DetectMessageEnd' | undefined> 
 };
 
 const NOT_FOUND = '20404';
-/** Twilio's answers for a call it no longer has live (not found, or 21220 not in progress): the hangup is done. */
-const ALREADY_GONE = new Set([NOT_FOUND, '21220']);
 
 /**
  * Twilio Programmable Voice and Messaging. Calls are driven by TwiML served from our voice webhook,
@@ -81,7 +79,7 @@ export function createTwilioProvider(ctx: ProviderContext, opts: TwilioProviderO
         await requestTwilio('calls.update', () => client.calls(providerCallId).update({ status: 'completed' }), { idempotent: true, retry, log });
         return 'hung_up';
       } catch (err) {
-        if (err instanceof CarrierError && ALREADY_GONE.has(err.code)) return 'gone';
+        if (isCallGone(err)) return 'gone';
         throw err;
       }
     },
