@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import type { Config } from '../../src/config.js';
 import type { Logger } from '../../src/log.js';
-import { CALL_ENDS, type CallRef, type CarrierEvent, type InboundDecision, type LiveCallInfo, type PlaceCallRequest, type ProviderContext } from '../../src/telephony/provider.js';
+import { CALL_ENDS, type CallRef, type CarrierEvent, type InboundDecision, type LiveCallInfo, type PlaceCallRequest, type ProviderContext, type VoiceLine } from '../../src/telephony/provider.js';
 
 type CallEnded = Extract<CarrierEvent, { type: 'call.ended' }>;
 const TERMINAL = new Set<string>(CALL_ENDS);
@@ -50,9 +50,11 @@ export class FakeDomain implements ProviderContext {
   /** No live voice: these adapter tests run notify calls. */
   readonly voice = null;
 
-  // The notify-only adapters never hand a call to the voice agent.
-  converse(): Promise<void> {
-    return Promise.reject(new Error('the voice agent is not used by notify calls'));
+  /** What runs a conversation call the adapter hands over (`converse`); notify calls never reach it. */
+  conversation: ((ref: CallRef, line: VoiceLine) => Promise<void>) | null = null;
+
+  converse(ref: CallRef, line: VoiceLine): Promise<void> {
+    return this.conversation ? this.conversation(ref, line) : Promise.reject(new Error('this test runs no conversation'));
   }
 
   /** Records a call about to be placed, as the domain does before asking the carrier. */
