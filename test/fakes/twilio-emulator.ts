@@ -237,8 +237,9 @@ export class TwilioEmulator {
     this.people.set(call.sid, caller);
     const obeyed = this.run(call, response.body, caller);
     if (!call.rejected) this.advance(call, 'in-progress');
-    // A call connected to a stream lasts until the stream ends; then it completes, and the number's status callback hears so.
-    this.track(call.sid, call.streams.length > 0 ? obeyed.then(() => this.completeInbound(call, hooks)) : obeyed);
+    // An answered call lasts until its TwiML is over (a stream or a Gather loop can hold it); then it completes, and
+    // the number's status callback hears so.
+    this.track(call.sid, call.rejected ? obeyed : obeyed.then(() => this.completeInbound(call, hooks)));
     return { call, response };
   }
 

@@ -22,6 +22,10 @@ export function outboundScript(call: LiveCallInfo | undefined, answeredBy: Twili
   return agent ? [...say(AI_DISCLOSURE), agent] : [HANGUP];
 }
 
+/** A conversation call that a person (or nobody could tell who) answered: the conversation takes it. */
+export const isConversation = (call: LiveCallInfo | undefined, answeredBy: TwilioAnsweredBy | undefined): call is LiveCallInfo =>
+  call?.mode === 'conversation' && !isMachine(answeredBy);
+
 /** An inbound call is rejected before it is ever connected, or greeted. */
 export function inboundScript(decision: InboundDecision): Verb[] {
   return decision.accept ? [...say(decision.greeting), HANGUP] : [{ verb: 'reject' }];

@@ -6,6 +6,7 @@ import { DEFAULT_REQUEST_RETRY, type RequestRetry } from '../retry.js';
 import { isCallGone, requestTwilio } from './request.js';
 import { callResourceEvents } from './status.js';
 import { createTwilioWebhooks } from './webhooks.js';
+import { createTwilioConversations, type TwilioCallUpdates } from './conversation.js';
 import { twilioMediaRoute, type TwilioCallControl } from './media-stream.js';
 import { renderVoiceTwiml } from './twiml.js';
 import { unsupportedMode } from '../modes.js';
@@ -32,7 +33,8 @@ export function createTwilioProvider(ctx: ProviderContext, opts: TwilioProviderO
   const retry = opts.retry ?? DEFAULT_REQUEST_RETRY;
   const voice = ctx.voice;
   // Agent calls need live voice (SWITCHBOARD_VOICE=openai): Twilio streams the call, the realtime model talks.
-  const supportedModes: readonly CallMode[] = voice ? ['notify', 'agent'] : ['notify'];
+  // Conversation calls need nothing more: Twilio's own TTS and speech recognition (see conversation.ts).
+  const supportedModes: readonly CallMode[] = voice ? ['notify', 'agent', 'conversation'] : ['notify', 'conversation'];
   const control: TwilioCallControl = {
     hangup: (sid) => requestTwilio('calls.update', () => client.calls(sid).update({ status: 'completed' }), { idempotent: true, retry, log }),
     async sayAndHangUp(sid, text) {
@@ -41,10 +43,19 @@ export function createTwilioProvider(ctx: ProviderContext, opts: TwilioProviderO
     },
   };
 
+  const updates: TwilioCallUpdates = {
+    async redirect(sid, twiml) {
+      await requestTwilio('calls.update', () => client.calls(sid).update({ twiml }), { idempotent: true, retry, log });
+    },
+    async hangup(sid) {
+      await control.hangup(sid);
+    },
+  };
+
   return {
     name: 'twilio',
     supportedModes,
-    webhooks: createTwilioWebhooks(ctx, publicUrl),
+    webhooks: createTwilioWebhooks(ctx, publicUrl, createTwilioConversations(ctx, publicUrl, updates)),
     mediaStreams: voice ? [twilioMediaRoute(control, log)] : [],
 
     async placeCall(req: PlaceCallRequest) {
