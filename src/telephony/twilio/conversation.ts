@@ -108,7 +108,7 @@ export class TwilioConversationLine implements VoiceLine {
   }
 
   say(text: string): Promise<void> {
-    if (this.over) return Promise.resolve();
+    if (this.over || !text.trim()) return Promise.resolve(); // an empty <Say> is a TwiML error on Twilio
     return new Promise((done, failed) => {
       this.queue.push({ text, done, failed });
       if (this.listening) void this.interrupt();
