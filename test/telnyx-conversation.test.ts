@@ -83,7 +83,7 @@ type Conversation = { ref?: CallRef; line?: VoiceLine; log: string[]; heard: Hea
 function converse(h: Harness, script: (t: { line: VoiceLine; call: EmulatedCall; say(text: string): Promise<void>; listen(): Promise<Heard> }) => Promise<void>): Conversation {
   let finish!: () => void;
   const c: Conversation = { log: [], heard: [], speakEndedAtSay: [], done: new Promise((resolve) => (finish = resolve)) };
-  h.domain.converse = async (ref, line) => {
+  h.domain.conversation = async (ref, line) => {
     c.ref = ref;
     c.line = line;
     const call = h.emulator.calls.get(ref.providerCallId)!;

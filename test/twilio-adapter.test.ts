@@ -168,9 +168,9 @@ describe('Twilio outbound calls', () => {
     expect(w.domain.events).toEqual([]);
   });
 
-  it.each(['agent', 'conversation'] as const)('refuses a %s call, which needs the media bridge, without asking Twilio', async (mode) => {
+  it('refuses an agent call, which needs the media bridge, without asking Twilio', async () => {
     const w = await world();
-    await expect(w.twilio.placeCall({ ...baseRequest(), mode })).rejects.toMatchObject({ code: 'unsupported_mode', message: expect.stringContaining('use mode "notify"') });
+    await expect(w.twilio.placeCall({ ...baseRequest(), mode: 'agent' })).rejects.toMatchObject({ code: 'unsupported_mode', message: expect.stringContaining('use mode "notify"') });
     expect(w.emulator.restLog).toEqual([]);
   });
 });
@@ -301,18 +301,19 @@ describe('Twilio webhook authentication and idempotency', () => {
 });
 
 describe('Twilio inbound calls', () => {
-  it('asks the policy first, then greets an accepted caller and hangs up', async () => {
+  it('asks the policy first, then answers an accepted caller and hands the call to the conversation (the client handler)', async () => {
     const w = await world();
     w.domain.policy = () => ({ accept: true, greeting: 'Hello, you have reached an AI assistant.' });
     const { call, response } = await w.emulator.inboundCall(PERSON, OUR_NUMBER);
 
     expect(w.domain.inboundAsked).toEqual([{ from: PERSON, to: OUR_NUMBER }]);
-    expect(response.body).toBe('<?xml version="1.0" encoding="UTF-8"?><Response><Say>Hello, you have reached an AI assistant.</Say><Hangup/></Response>');
+    // The conversation says the disclosure and whatever else the caller hears (twilio-conversation.test.ts).
+    expect(response.body).toBe(`<?xml version="1.0" encoding="UTF-8"?><Response><Redirect method="POST">${w.publicUrl}/webhooks/twilio/gather?step=0</Redirect></Response>`);
     expect(w.domain.events).toMatchObject([
       { type: 'call.inbound', providerCallId: call.sid, from: PERSON, to: OUR_NUMBER },
       { type: 'call.answered', providerCallId: call.sid },
-      { type: 'call.transcript', providerCallId: call.sid, speaker: 'agent', text: 'Hello, you have reached an AI assistant.' },
     ]);
+    expect(w.domain.events).toHaveLength(2);
   });
 
   it('rejects a refused caller without ever connecting the call', async () => {

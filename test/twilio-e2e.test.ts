@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TwilioEmulator, type Callee, type EmulatedCall } from './fakes/twilio-emulator.js';
-import { AI_DISCLOSURE, INBOUND_DISCLOSURE } from '../src/voice/disclosure.js';
+import { AI_DISCLOSURE } from '../src/voice/disclosure.js';
 import { freePort, startHarness, tempDir, until, type Harness } from './helpers.js';
 
 /**
@@ -197,9 +197,9 @@ describe('outbound calls on Twilio, through MCP', () => {
     expect(calls).toMatchObject([{ call_id: call.call_id, status: 'completed', attempts: 2 }]);
   });
 
-  it.each(['agent', 'conversation'])('mode "%s" is refused on Twilio: live voice is not available, nothing is dialled', async (mode) => {
+  it('mode "agent" is refused on Twilio: live voice is not available, nothing is dialled', async () => {
     const p = await switchboardOnTwilio();
-    const error = await p.h.fail('initiate_call', { to: ALICE, mode, message: 'Hello!' });
+    const error = await p.h.fail('initiate_call', { to: ALICE, mode: 'agent', message: 'Hello!' });
 
     expect(error).toMatch(/live voice/);
     expect(error).toMatch(/not available on the twilio carrier/);
@@ -390,10 +390,10 @@ describe('inbound calls on Twilio: the policy decides before anyone is connected
       expect(calls).toEqual([]);
       return;
     }
-    expect(atTwilio).toMatchObject({ rejected: false, said: [`${INBOUND_DISCLOSURE} ${GREETING}`], hungUp: true });
-    expect(calls).toMatchObject([{ direction: 'inbound', to: OUR_NUMBER, from: caller === ANONYMOUS ? null : caller }]);
-    const call = await p.h.call('get_call', { call_id: calls[0].call_id });
-    expect(call.transcript).toMatchObject([{ speaker: 'agent', text: `${INBOUND_DISCLOSURE} ${GREETING}` }]);
+    // The `client` handler (the default): the call is answered and handed to the conversation, which speaks first.
+    expect(response.body).toBe(`${XML}<Response><Redirect method="POST">${p.publicUrl}/webhooks/twilio/gather?step=0</Redirect></Response>`);
+    expect(atTwilio).toMatchObject({ rejected: false, hungUp: false });
+    expect(calls).toMatchObject([{ direction: 'inbound', to: OUR_NUMBER, from: caller === ANONYMOUS ? null : caller, status: 'in_progress' }]);
   });
 });
 

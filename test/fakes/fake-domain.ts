@@ -52,9 +52,11 @@ export class FakeDomain implements ProviderContext {
   /** No live voice: these adapter tests run notify calls. */
   readonly voice = null;
 
-  // The notify-only adapters never hand a call to the voice agent; a test of conversation calls replaces this.
-  converse(_ref: CallRef, _line: VoiceLine): Promise<void> {
-    return Promise.reject(new Error('the voice agent is not used by notify calls'));
+  /** What runs a conversation call the adapter hands over (`converse`); notify calls never reach it. */
+  conversation: ((ref: CallRef, line: VoiceLine) => Promise<void>) | null = null;
+
+  converse(ref: CallRef, line: VoiceLine): Promise<void> {
+    return this.conversation ? this.conversation(ref, line) : Promise.reject(new Error('this test runs no conversation'));
   }
 
   /** Records a call about to be placed, as the domain does before asking the carrier. */

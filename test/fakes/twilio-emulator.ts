@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MediaCallee, type MediaCalleeOptions } from './media-callee.js';
+import { MediaCallee, mentions, type MediaCalleeOptions } from './media-callee.js';
 import { decodePayload, MediaStream, parseMessage, type ServerFrame, type StreamEnd, type StreamProtocol } from './media-stream.js';
 
 /**
@@ -10,7 +10,8 @@ import { decodePayload, MediaStream, parseMessage, type ServerFrame, type Stream
  * and posts status callbacks exactly as Twilio does (form posts signed with X-Twilio-Signature).
  *
  * TwiML with `<Connect><Stream url="…">` opens a real Media Streams WebSocket to the app, with a simulated person on
- * the line (media-callee.ts): see `stream()` and `twilioProtocol()` below.
+ * the line (media-callee.ts): see `stream()` and `twilioProtocol()` below. `<Gather input="speech">` hears a
+ * text-level person (`Callee.conversation`) and posts what they said as Twilio's speech recognition would.
  */
 
 export type AnsweredByValue = 'human' | 'machine_start' | 'machine_end_beep' | 'machine_end_silence' | 'machine_end_other' | 'fax' | 'unknown';
@@ -29,6 +30,26 @@ export type Callee = {
   smsErrorCode?: string;
   /** The person on a `<Connect><Stream>` call (a silent one when unset). For an inbound call, keyed by the caller's number. */
   media?: MediaCalleeOptions;
+  /** The person a speech `<Gather>` hears (a silent one, who never hangs up, when unset). Inbound: keyed by the caller's number. */
+  conversation?: GatherCallee;
+};
+
+/**
+ * A person in text, as Twilio's speech recognition hands them over. After each `<Say>` (or run of Says) they hear,
+ * they answer at the next Gather: with the values of the `facts` whose key's words the sentences name, else with
+ * the next of their `replies`; once those are used up they stay quiet (the Gather times out).
+ */
+export type GatherCallee = {
+  /** Said at the first Gather instead of an answer to what they heard before it (a caller who speaks first: "Hello?"). */
+  sayFirst?: string;
+  facts?: Record<string, string>;
+  replies?: string[];
+  /** Hangs up as soon as they have heard this many Says. */
+  hangupAfter?: number;
+  /** Gathers each answer lets time out first (a person slow to reply). */
+  pauses?: number;
+  /** Never says a word: every Gather times out. */
+  silent?: boolean;
 };
 
 export type TwilioRestOp = 'calls.create' | 'calls.fetch' | 'calls.update' | 'messages.create';
@@ -58,7 +79,18 @@ export type EmulatedCall = {
   streams: MediaStream[];
   /** The person on the far end of the call's streams, once one started. */
   callee?: MediaCallee;
+  /** What the person said into speech Gathers (posted as `SpeechResult`), and how many Gathers the call ran. */
+  replies: string[];
+  gathers: number;
+  /** The person hung up (`GatherCallee.hangupAfter`, or the emulator closing under a Gather). */
+  personHungUp: boolean;
 };
+
+/** The TwiML a call runs, from one document to the next; a REST update bumps `generation` to replace the document. */
+type Execution = { generation: number; next?: string; wake?: () => void };
+
+/** What a Gather person has heard and not answered yet, and how far into their replies they are. */
+type Listener = { unanswered: string[]; heard: number; repliesUsed: number; spokeFirst: boolean; paused: number };
 
 export type EmulatedMessage = { sid: string; to: string; from: string; body: string; status: string };
 
@@ -85,6 +117,12 @@ export class TwilioEmulator {
   /** The stream each call is connected to right now, and the TwiML a REST update gave it to play next. */
   private readonly connected = new Map<string, { stream: MediaStream; redirect?: string }>();
   private readonly latency = new Map<TwilioRestOp, number>();
+  private readonly executions = new Map<string, Execution>();
+  private readonly listeners = new Map<string, Listener>();
+  private readonly inbound = new Set<string>();
+  private closing = false;
+  /** Real milliseconds per second of TwiML time: how long a Gather nobody speaks into waits (its `timeout`), and a `<Pause>`. */
+  secondMs = 10;
   private readonly server = createServer((req, res) => {
     this.route(req, res).catch((err: Error) => reply(res, 500, restError(500, 20500, err.message)));
   });
@@ -122,9 +160,11 @@ export class TwilioEmulator {
     return this;
   }
 
-  /** Ends live streams (`stop`, close: the network is going away), then lets every call in flight finish its callbacks. */
+  /** Ends live streams (`stop`, close: the network is going away) and Gathers (the person hangs up), then lets every call in flight finish its callbacks. */
   async close(): Promise<void> {
+    this.closing = true;
     for (const { stream } of this.connected.values()) stream.end('emulator');
+    for (const execution of this.executions.values()) execution.wake?.();
     await Promise.allSettled(this.playing.values());
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
@@ -191,13 +231,15 @@ export class TwilioEmulator {
   async inboundCall(from: string, to: string): Promise<{ call: EmulatedCall; response: SentWebhook }> {
     const hooks = this.requireNumberWebhooks();
     const call = this.newCall(from, to, new URLSearchParams());
-    const response = await this.post(hooks.voiceUrl, { ...this.callParams(call, 'ringing'), Direction: 'inbound' });
+    this.inbound.add(call.sid);
+    const response = await this.post(hooks.voiceUrl, this.callParams(call, 'ringing'));
     const caller = this.callees[from] ?? {};
     this.people.set(call.sid, caller);
-    const obeyed = this.obey(call, response.body, caller);
+    const obeyed = this.run(call, response.body, caller);
     if (!call.rejected) this.advance(call, 'in-progress');
-    // A call connected to a stream lasts until the stream ends; then it completes, and the number's status callback hears so.
-    this.track(call.sid, call.streams.length > 0 ? obeyed.then(() => this.completeInbound(call, hooks)) : obeyed);
+    // An answered call lasts until its TwiML is over (a stream or a Gather loop can hold it); then it completes, and
+    // the number's status callback hears so.
+    this.track(call.sid, call.rejected ? obeyed : obeyed.then(() => this.completeInbound(call, hooks)));
     return { call, response };
   }
 
@@ -265,17 +307,23 @@ export class TwilioEmulator {
     const call = this.calls.get(sid);
     if (!call) return this.answer(res, 'calls.update', 404, restError(404, 20404, `The requested resource /Calls/${sid}.json was not found`));
     const twiml = form.get('Twiml');
-    if (twiml !== null && TERMINAL.has(call.status)) return this.answer(res, 'calls.update', 400, restError(400, 21220, 'Call is not in-progress. Cannot redirect.'));
+    if (twiml !== null && (TERMINAL.has(call.status) || call.personHungUp)) return this.answer(res, 'calls.update', 400, restError(400, 21220, 'Call is not in-progress. Cannot redirect.'));
     const hangingUp = form.get('Status') === 'completed' && !TERMINAL.has(call.status);
     if (hangingUp) call.hungUp = true;
     this.answer(res, 'calls.update', 200, this.callResource(call));
     const connected = this.connected.get(sid);
+    const execution = this.executions.get(sid);
     if (hangingUp && connected) connected.stream.end('hangup');
     else if (twiml !== null && connected) {
       // New TwiML for a call in <Connect><Stream>: the stream stops (`stop`, close) and the new TwiML plays instead.
       connected.redirect = twiml;
       connected.stream.end('redirect');
-    } else if (twiml !== null) this.track(sid, this.obey(call, twiml, this.people.get(sid) ?? {}));
+    } else if (execution && (hangingUp || twiml !== null)) {
+      // Whatever the call is doing (a Gather listening, a webhook on its way) is dropped: the new TwiML plays instead.
+      execution.generation += 1;
+      execution.next = hangingUp ? undefined : (twiml ?? undefined);
+      execution.wake?.();
+    } else if (twiml !== null) this.track(sid, this.run(call, twiml, this.people.get(sid) ?? {}));
     // A call the network is not playing out ends now: answered it completes, still ringing it is canceled.
     if (hangingUp && this.manual.has(sid)) this.track(sid, this.setStatus(sid, call.status === 'in-progress' ? 'completed' : 'canceled'));
   }
@@ -316,7 +364,7 @@ export class TwilioEmulator {
       const amd = this.answeredBy(call, callee);
       call.answeredBy = amd.AnsweredBy;
       const response = await this.post(call.request.get('Url')!, { ...this.callParams(call, 'in-progress'), ...amd });
-      await this.obey(call, response.body, callee);
+      await this.run(call, response.body, callee);
       await report('completed', { CallDuration: String(this.talk(call)), ...amd });
     }
     for (const params of held.reverse()) await this.post(url!, params);
@@ -404,23 +452,139 @@ export class TwilioEmulator {
   }
 
   /**
-   * Reads the TwiML the app answered with and does what it says, verb by verb (only the verbs Switchboard uses).
-   * Everything up to a `<Connect><Stream>` happens at once (so `said` is filled before this first awaits); the stream
-   * then holds the call until it ends.
+   * Runs a call's TwiML from `twiml` on: each document leads to the next (a Redirect, a Gather's action) until the
+   * call's TwiML is over. A REST update with TwiML replaces the document running, whatever it was waiting for.
    */
-  private async obey(call: EmulatedCall, twiml: string, person: Callee): Promise<void> {
+  private async run(call: EmulatedCall, twiml: string, person: Callee): Promise<void> {
+    const execution: Execution = { generation: 0, next: twiml };
+    this.executions.set(call.sid, execution);
+    try {
+      while (execution.next !== undefined && !call.hungUp && !call.personHungUp) {
+        const document = execution.next;
+        execution.next = undefined;
+        const generation = ++execution.generation;
+        const follow = await this.obey(call, document, person, execution);
+        // A document the app replaced meanwhile leads nowhere: the replacement (or the hangup) is what happens next.
+        if (execution.generation === generation) execution.next = follow;
+      }
+    } finally {
+      this.executions.delete(call.sid);
+    }
+  }
+
+  /**
+   * Reads one TwiML document and does what it says, verb by verb (only the verbs Switchboard uses); resolves with the
+   * document it leads to, if any. Everything up to a `<Connect><Stream>`, `<Redirect>`, `<Gather>` or `<Pause>`
+   * happens at once (so `said` is filled before this first awaits); a stream then holds the call until it ends.
+   */
+  private async obey(call: EmulatedCall, twiml: string, person: Callee, execution: Execution): Promise<string | undefined> {
     call.twiml.push(twiml);
+    const generation = execution.generation;
+    const replaced = () => execution.generation !== generation;
     for (const verb of parseTwiml(twiml)) {
-      if (verb.verb === 'say') call.said.push(verb.text);
+      if (replaced()) return undefined;
+      if (verb.verb === 'say') {
+        if (this.hear(call, person, verb.text)) return undefined;
+      } else if (verb.verb === 'pause') await this.wait(execution, verb.seconds);
       else if (verb.verb === 'hangup') return void (call.hungUp = true);
       else if (verb.verb === 'reject') return void (call.rejected = true);
-      else {
+      else if (verb.verb === 'redirect') return this.fetch(call, verb.url, {});
+      else if (verb.verb === 'gather') {
+        const heard = await this.gather(call, verb, person, execution);
+        if (heard === 'hung_up' || replaced()) return undefined;
+        if (heard !== undefined || verb.actionOnEmptyResult) {
+          const speech: Record<string, string> = heard === undefined ? {} : { SpeechResult: heard, Confidence: '0.9123' };
+          return verb.action ? this.fetch(call, verb.action, speech) : undefined;
+        }
+      } else {
         const { end, redirect } = await this.stream(call, verb, person);
-        if (end === 'redirect') return this.obey(call, redirect!, person);
+        if (end === 'redirect') return redirect;
         // Only when the app closed the socket (or it never opened) does Twilio go on with the TwiML after </Connect>.
-        if (end !== 'server' && end !== 'failed') return;
+        if (end !== 'server' && end !== 'failed') return undefined;
       }
     }
+    return undefined;
+  }
+
+  /** Asks the app what next (a Redirect, a Gather's action). An app that fails to answer ends the call, as on Twilio. */
+  private async fetch(call: EmulatedCall, url: string, extra: Record<string, string>): Promise<string | undefined> {
+    const response = await this.post(url, { ...this.callParams(call, 'in-progress'), ...extra });
+    return response.status === 200 ? response.body : undefined;
+  }
+
+  /**
+   * A speech `<Gather>`: its nested Says play, then the person answers what they heard (at once), or nobody speaks
+   * and it times out. Resolves with what they said, undefined on silence, or `hung_up`.
+   */
+  private async gather(call: EmulatedCall, verb: GatherVerb, person: Callee, execution: Execution): Promise<string | 'hung_up' | undefined> {
+    for (const inner of verb.nested) {
+      if (inner.verb === 'say' && this.hear(call, person, inner.text)) return 'hung_up';
+      if (inner.verb === 'pause') await this.wait(execution, inner.seconds);
+    }
+    call.gathers += 1;
+    const reply = this.closing ? undefined : this.reply(call, person);
+    if (reply !== undefined) {
+      call.replies.push(reply);
+      return reply;
+    }
+    if (!this.closing) await this.wait(execution, verb.timeout);
+    if (!this.closing) return undefined;
+    call.personHungUp = true; // the network is going away: the person on a Gather hangs up
+    return 'hung_up';
+  }
+
+  /** The person hears a Say; true when they hang up on it. */
+  private hear(call: EmulatedCall, person: Callee, text: string): boolean {
+    call.said.push(text);
+    const { conversation } = person;
+    if (!conversation) return false;
+    const listener = this.listener(call.sid);
+    listener.unanswered.push(text);
+    listener.heard += 1;
+    if (conversation.hangupAfter === undefined || listener.heard < conversation.hangupAfter) return false;
+    call.personHungUp = true;
+    return true;
+  }
+
+  /** What the person says at a Gather: the facts the unanswered Says asked for, else their next reply; nothing when nothing was asked. */
+  private reply(call: EmulatedCall, person: Callee): string | undefined {
+    const { conversation } = person;
+    if (!conversation || conversation.silent) return undefined;
+    const listener = this.listener(call.sid);
+    const first = !listener.spokeFirst && conversation.sayFirst !== undefined;
+    if (!first && listener.unanswered.length === 0) return undefined;
+    if (listener.paused < (conversation.pauses ?? 0)) {
+      listener.paused += 1;
+      return undefined;
+    }
+    listener.paused = 0;
+    const asked = listener.unanswered.splice(0);
+    if (first) {
+      listener.spokeFirst = true;
+      return conversation.sayFirst;
+    }
+    const facts = Object.entries(conversation.facts ?? {}).filter(([key]) => asked.some((text) => mentions(text, key)));
+    if (facts.length > 0) return facts.map(([, value]) => value).join(' ');
+    return conversation.replies?.[listener.repliesUsed++];
+  }
+
+  private listener(sid: string): Listener {
+    let listener = this.listeners.get(sid);
+    if (!listener) this.listeners.set(sid, (listener = { unanswered: [], heard: 0, repliesUsed: 0, spokeFirst: false, paused: 0 }));
+    return listener;
+  }
+
+  /** Waits `seconds` of TwiML time, or until a REST update or the emulator closing wakes the call. */
+  private wait(execution: Execution, seconds: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        if (execution.wake === done) execution.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, seconds * this.secondMs);
+      execution.wake = done;
+    });
   }
 
   /**
@@ -506,6 +670,9 @@ export class TwilioEmulator {
       rejected: false,
       startedAt: new Date(),
       streams: [],
+      replies: [],
+      gathers: 0,
+      personHungUp: false,
     };
     this.calls.set(call.sid, call);
     return call;
@@ -519,7 +686,7 @@ export class TwilioEmulator {
       CallStatus: status,
       Called: call.to,
       Caller: call.from,
-      Direction: 'outbound-api',
+      Direction: this.inbound.has(call.sid) ? 'inbound' : 'outbound-api',
       From: call.from,
       To: call.to,
     };
@@ -593,17 +760,29 @@ const unescapeXml = (s: string): string =>
 // --- TwiML and the Media Streams protocol ---
 
 type StreamVerb = { verb: 'stream'; url: string; name?: string; statusCallback?: string; parameters: Record<string, string> };
-type TwimlVerb = { verb: 'say'; text: string } | { verb: 'hangup' } | { verb: 'reject' } | StreamVerb;
+type SayVerb = { verb: 'say'; text: string };
+type PauseVerb = { verb: 'pause'; seconds: number };
+type GatherVerb = { verb: 'gather'; action?: string; timeout: number; actionOnEmptyResult: boolean; attributes: Record<string, string | undefined>; nested: (SayVerb | PauseVerb)[] };
+type TwimlVerb = SayVerb | PauseVerb | GatherVerb | { verb: 'redirect'; url: string } | { verb: 'hangup' } | { verb: 'reject' } | StreamVerb;
 
-/** The verbs of a TwiML document, in order: Say, Hangup, Reject and Connect/Stream (the ones Switchboard uses). */
+const TWIML_VERB = /<Say\b[^>]*>([\s\S]*?)<\/Say>|<Pause\b([^>]*?)\/?>|<Hangup\s*\/>|<Reject\b[^>]*>|<Redirect\b[^>]*>([\s\S]*?)<\/Redirect>|<Gather\b([^>]*?)(?:\/>|>([\s\S]*?)<\/Gather>)|<Connect\b[^>]*>([\s\S]*?)<\/Connect>/g;
+
+/** The verbs of a TwiML document, in order: Say, Pause, Hangup, Reject, Redirect, Gather and Connect/Stream (the ones Switchboard uses). */
 function parseTwiml(twiml: string): TwimlVerb[] {
   const verbs: TwimlVerb[] = [];
-  for (const m of twiml.matchAll(/<Say\b[^>]*>([\s\S]*?)<\/Say>|<Hangup\s*\/>|<Reject\b[^>]*>|<Connect\b[^>]*>([\s\S]*?)<\/Connect>/g)) {
+  for (const m of twiml.matchAll(TWIML_VERB)) {
     if (m[1] !== undefined) verbs.push({ verb: 'say', text: unescapeXml(m[1]) });
+    else if (m[0].startsWith('<Pause')) verbs.push(pause(m[2] ?? ''));
     else if (m[0].startsWith('<Hangup')) verbs.push({ verb: 'hangup' });
     else if (m[0].startsWith('<Reject')) verbs.push({ verb: 'reject' });
-    else {
-      const stream = /<Stream\b([^>]*?)(?:\/>|>([\s\S]*?)<\/Stream>)/.exec(m[2] ?? '');
+    else if (m[3] !== undefined) verbs.push({ verb: 'redirect', url: unescapeXml(m[3].trim()) });
+    else if (m[0].startsWith('<Gather')) {
+      const attrs = attributes(m[4] ?? '');
+      const nested = parseTwiml(m[5] ?? '').filter((v): v is SayVerb | PauseVerb => v.verb === 'say' || v.verb === 'pause');
+      // Twilio's defaults: a 5 s timeout, and no action request when nothing was heard.
+      verbs.push({ verb: 'gather', action: attrs.action, timeout: Number(attrs.timeout ?? 5), actionOnEmptyResult: attrs.actionOnEmptyResult === 'true', attributes: attrs, nested });
+    } else {
+      const stream = /<Stream\b([^>]*?)(?:\/>|>([\s\S]*?)<\/Stream>)/.exec(m[6] ?? '');
       if (!stream) continue;
       const attrs = attributes(stream[1]!);
       const parameters: Record<string, string> = {};
@@ -616,6 +795,9 @@ function parseTwiml(twiml: string): TwimlVerb[] {
   }
   return verbs;
 }
+
+/** `<Pause length="N">`: one second by default. */
+const pause = (tag: string): PauseVerb => ({ verb: 'pause', seconds: Number(attributes(tag).length ?? 1) });
 
 function attributes(tag: string): Record<string, string | undefined> {
   return Object.fromEntries([...tag.matchAll(/([A-Za-z]+)="([^"]*)"/g)].map(([, key, value]) => [key, unescapeXml(value!)]));

@@ -21,3 +21,7 @@ export const toAnsweredBy = (value: TwilioAnsweredBy): AnsweredBy => TWILIO_ANSW
 
 /** The machine's greeting is over, so a message spoken now lands on the recording. */
 export const isAfterGreeting = (value: TwilioAnsweredBy): boolean => value.startsWith('machine_end_');
+
+/** A machine or a fax picked up: nobody to talk with. */
+export const isMachine = (value: TwilioAnsweredBy | undefined): value is Exclude<TwilioAnsweredBy, 'human' | 'unknown'> =>
+  value === 'fax' || value?.startsWith('machine_') === true;

@@ -48,13 +48,15 @@ function publicUrlCheck(url: string): DoctorCheck {
 function webhookUrlChecks(publicUrl: string): DoctorCheck[] {
   const where = {
     voice: `${CONSOLE} → Voice Configuration → "A call comes in": Webhook, HTTP POST`,
-    status: `${CONSOLE} → Voice Configuration → "Call status changes", HTTP POST (outbound calls and SMS set it themselves)`,
+    status: `${CONSOLE} → Voice Configuration → "Call status changes", HTTP POST (outbound calls and SMS set it themselves; inbound calls need it to end on time)`,
     sms: `${CONSOLE} → Messaging Configuration → "A message comes in": Webhook, HTTP POST`,
   };
-  return (Object.keys(TWILIO_WEBHOOK_PATHS) as (keyof typeof TWILIO_WEBHOOK_PATHS)[]).map((kind) => {
-    const label = `Twilio ${kind} webhook`;
-    return ok(label, `${publicUrl}${TWILIO_WEBHOOK_PATHS[kind]}  ← paste into ${where[kind]}`);
-  });
+  return [
+    ...(Object.keys(where) as (keyof typeof where)[]).map((kind) =>
+      ok(`Twilio ${kind} webhook`, `${publicUrl}${TWILIO_WEBHOOK_PATHS[kind]}  ← paste into ${where[kind]}`),
+    ),
+    ok('Twilio gather webhook', `${publicUrl}${TWILIO_WEBHOOK_PATHS.gather} (conversation calls name it in their TwiML; nothing to paste)`),
+  ];
 }
 
 const ok = (label: string, detail: string): DoctorCheck => ({ status: 'ok', label, detail });

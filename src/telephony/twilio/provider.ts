@@ -3,9 +3,10 @@ import { CarrierError, type Amd, type CallMode, type CallRef, type PlaceCallRequ
 import { createTwilioClient } from './client.js';
 import { twilioWebhookUrl } from './paths.js';
 import { DEFAULT_REQUEST_RETRY, type RequestRetry } from '../retry.js';
-import { requestTwilio } from './request.js';
+import { isCallGone, requestTwilio } from './request.js';
 import { callResourceEvents } from './status.js';
 import { createTwilioWebhooks } from './webhooks.js';
+import { createTwilioConversations, type TwilioCallUpdates } from './conversation.js';
 import { twilioMediaRoute, type TwilioCallControl } from './media-stream.js';
 import { renderVoiceTwiml } from './twiml.js';
 import { unsupportedMode } from '../modes.js';
@@ -20,8 +21,6 @@ const MACHINE_DETECTION: Record<Amd, 'Enable' | 'DetectMessageEnd' | undefined> 
 };
 
 const NOT_FOUND = '20404';
-/** Twilio's answers for a call it no longer has live (not found, or 21220 not in progress): the hangup is done. */
-const ALREADY_GONE = new Set([NOT_FOUND, '21220']);
 
 /**
  * Twilio Programmable Voice and Messaging. Calls are driven by TwiML served from our voice webhook,
@@ -34,7 +33,8 @@ export function createTwilioProvider(ctx: ProviderContext, opts: TwilioProviderO
   const retry = opts.retry ?? DEFAULT_REQUEST_RETRY;
   const voice = ctx.voice;
   // Agent calls need live voice (SWITCHBOARD_VOICE=openai): Twilio streams the call, the realtime model talks.
-  const supportedModes: readonly CallMode[] = voice ? ['notify', 'agent'] : ['notify'];
+  // Conversation calls need nothing more: Twilio's own TTS and speech recognition (see conversation.ts).
+  const supportedModes: readonly CallMode[] = voice ? ['notify', 'agent', 'conversation'] : ['notify', 'conversation'];
   const control: TwilioCallControl = {
     hangup: (sid) => requestTwilio('calls.update', () => client.calls(sid).update({ status: 'completed' }), { idempotent: true, retry, log }),
     async sayAndHangUp(sid, text) {
@@ -43,10 +43,19 @@ export function createTwilioProvider(ctx: ProviderContext, opts: TwilioProviderO
     },
   };
 
+  const updates: TwilioCallUpdates = {
+    async redirect(sid, twiml) {
+      await requestTwilio('calls.update', () => client.calls(sid).update({ twiml }), { idempotent: true, retry, log });
+    },
+    async hangup(sid) {
+      await control.hangup(sid);
+    },
+  };
+
   return {
     name: 'twilio',
     supportedModes,
-    webhooks: createTwilioWebhooks(ctx, publicUrl),
+    webhooks: createTwilioWebhooks(ctx, publicUrl, createTwilioConversations(ctx, publicUrl, updates)),
     mediaStreams: voice ? [twilioMediaRoute(control, log)] : [],
 
     async placeCall(req: PlaceCallRequest) {
@@ -81,7 +90,7 @@ export function createTwilioProvider(ctx: ProviderContext, opts: TwilioProviderO
         await requestTwilio('calls.update', () => client.calls(providerCallId).update({ status: 'completed' }), { idempotent: true, retry, log });
         return 'hung_up';
       } catch (err) {
-        if (err instanceof CarrierError && ALREADY_GONE.has(err.code)) return 'gone';
+        if (isCallGone(err)) return 'gone';
         throw err;
       }
     },

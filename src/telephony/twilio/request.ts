@@ -2,6 +2,12 @@ import type { Logger } from '../../log.js';
 import { CarrierError } from '../provider.js';
 import { withRetry, type RequestRetry } from '../retry.js';
 
+/** Twilio's answers for a call it no longer has live (20404 not found, 21220 not in progress). */
+const CALL_GONE = new Set(['20404', '21220']);
+
+/** The request failed because the call is over (or never was): there is nothing left to act on. */
+export const isCallGone = (err: unknown): boolean => err instanceof CarrierError && CALL_GONE.has(err.code);
+
 type Failure = { message: string; code: string; transient: boolean; neverReachedTwilio: boolean };
 
 /**

@@ -1,6 +1,7 @@
 import type { CallRef, CarrierEvent, ProviderContext, WebhookRequest, WebhookResponse, WebhookRoute } from '../provider.js';
 import { parseAnsweredBy, toAnsweredBy } from './answered-by.js';
-import { inboundScript, outboundScript } from './call-script.js';
+import { inboundScript, isConversation, outboundScript } from './call-script.js';
+import type { TwilioConversations } from './conversation.js';
 import { TWILIO_MEDIA_PATH } from './media-stream.js';
 import { TWILIO_WEBHOOK_PATHS, type TwilioWebhookKind } from './paths.js';
 import { formParams, isSignedByTwilio } from './signature.js';
@@ -9,7 +10,7 @@ import { callStatusEvents, eventTime, smsStatusEvents, type TwilioParams } from 
 import { emptyMessagingTwiml, renderVoiceTwiml, spokenTexts, type Verb } from './twiml.js';
 import { hasE164Shape } from '../../phone.js';
 
-type Handler = (p: TwilioParams, req: WebhookRequest) => WebhookResponse;
+type Handler = (p: TwilioParams, req: WebhookRequest) => WebhookResponse | Promise<WebhookResponse>;
 
 const OK: WebhookResponse = { status: 200 };
 
@@ -17,10 +18,10 @@ const OK: WebhookResponse = { status: 200 };
 const WITHHELD = new Set(['+266696687', '+7378742833', '+86282452253', '+2562533']);
 
 /**
- * The three Twilio webhooks. Each request is authenticated against the URL Twilio was given, then its
+ * The Twilio webhooks. Each request is authenticated against the URL Twilio was given, then its
  * events are delivered once per carrier event identity; a replay gets the same answer and changes nothing.
  */
-export function createTwilioWebhooks(ctx: ProviderContext, publicUrl: string): WebhookRoute[] {
+export function createTwilioWebhooks(ctx: ProviderContext, publicUrl: string, conversations: TwilioConversations): WebhookRoute[] {
   const log = ctx.log.child({ carrier: 'twilio' });
   const mediaUrl = `${publicUrl.replace(/^http/, 'ws')}${TWILIO_MEDIA_PATH}`;
   const authToken = ctx.config.TWILIO_AUTH_TOKEN;
@@ -32,9 +33,15 @@ export function createTwilioWebhooks(ctx: ProviderContext, publicUrl: string): W
   // The key is built from signed parameters only (CallSid/MessageSid + status/sequence): the unsigned
   // I-Twilio-Idempotency-Token header could be changed by anyone replaying a captured request.
   function deliver(kind: string, signedKey: string, events: CarrierEvent[]): void {
-    if (events.length === 0) return;
+    if (events.length > 0) firstTime(kind, signedKey, events);
+  }
+
+  /** Records the delivery (with its events, if any); false when it was seen before and nothing was applied. */
+  function firstTime(kind: string, signedKey: string, events: CarrierEvent[]): boolean {
     const eventKey = `twilio:${signedKey}`;
-    if (ctx.deliver({ eventKey, kind }, events) === 'duplicate') log.debug({ eventKey }, 'duplicate Twilio delivery ignored');
+    if (ctx.deliver({ eventKey, kind }, events) === 'applied') return true;
+    log.debug({ eventKey }, 'duplicate Twilio delivery ignored');
+    return false;
   }
 
   const voice: Handler = (p, req) => {
@@ -44,16 +51,19 @@ export function createTwilioWebhooks(ctx: ProviderContext, publicUrl: string): W
     const answeredBy = parseAnsweredBy(p.AnsweredBy);
     const call = ctx.lookupCall(ref);
     if (!call) log.warn({ callId, providerCallId: ref.providerCallId }, 'Twilio asked for an attempt Switchboard does not know; hanging up');
+    const at = eventTime(p);
+    const answered: CarrierEvent[] = answeredBy ? [{ ...ref, type: 'call.answered_by', answeredBy: toAnsweredBy(answeredBy), at }] : [];
+    const key = `voice:${ref.providerCallId}:${p.AnsweredBy ?? '-'}`;
+    if (isConversation(call, answeredBy)) {
+      // Recorded even with no events: a replayed voice webhook must not start a second conversation.
+      const fresh = firstTime('twilio.voice', key, answered);
+      return twimlResponse(conversations.answer(ref, answeredBy ? toAnsweredBy(answeredBy) : null, fresh));
+    }
     const verbs = outboundScript(call, answeredBy, () => {
       const token = ctx.voice?.streamToken(ref);
       return token ? { verb: 'stream', url: mediaUrl, token } : undefined;
     });
-    const at = eventTime(p);
-    const events: CarrierEvent[] = [
-      ...(answeredBy ? [{ ...ref, type: 'call.answered_by' as const, answeredBy: toAnsweredBy(answeredBy), at }] : []),
-      ...agentLines(ref, verbs, at),
-    ];
-    deliver('twilio.voice', `voice:${ref.providerCallId}:${p.AnsweredBy ?? '-'}`, events);
+    deliver('twilio.voice', key, [...answered, ...agentLines(ref, verbs, at)]);
     return twimlResponse(renderVoiceTwiml(verbs));
   };
 
@@ -69,16 +79,19 @@ export function createTwilioWebhooks(ctx: ProviderContext, publicUrl: string): W
       return twimlResponse(renderVoiceTwiml(verbs));
     }
     const at = eventTime(p);
+    const handler = ctx.config.SWITCHBOARD_INBOUND_HANDLER;
     // With the `agent` inbound handler the live agent takes the call, after Twilio says the disclosure.
-    const agent = ctx.config.SWITCHBOARD_INBOUND_HANDLER === 'agent' && ctx.voice !== null;
-    const spoken = agent ? [{ verb: 'say' as const, text: INBOUND_DISCLOSURE }] : verbs;
+    const agent = handler === 'agent' && ctx.voice !== null;
+    // With the `client` handler the conversation takes it: it says the disclosure and what else the caller hears.
+    const spoken = agent ? [{ verb: 'say' as const, text: INBOUND_DISCLOSURE }] : handler === 'client' ? [] : verbs;
     // Returning TwiML answers the call; its end arrives on the number's status callback (/webhooks/twilio/status).
     const events: CarrierEvent[] = [
       { type: 'call.inbound', providerCallId, from, to, at },
       { providerCallId, type: 'call.answered', at },
       ...agentLines({ providerCallId }, spoken, at),
     ];
-    deliver('twilio.voice', `voice:${providerCallId}:inbound`, events);
+    const fresh = firstTime('twilio.voice', `voice:${providerCallId}:inbound`, events);
+    if (handler === 'client') return twimlResponse(conversations.answer({ providerCallId }, null, fresh));
     if (!agent) return twimlResponse(renderVoiceTwiml(verbs));
     const token = ctx.voice?.streamToken({ providerCallId });
     return twimlResponse(renderVoiceTwiml(token ? [...spoken, { verb: 'stream', url: mediaUrl, token }] : [{ verb: 'hangup' }]));
@@ -95,8 +108,21 @@ export function createTwilioWebhooks(ctx: ProviderContext, publicUrl: string): W
     } else if (p.CallSid && p.CallStatus) {
       const events = callStatusEvents(p, callRef(req, p.CallSid));
       deliver('twilio.call-status', `call-status:${p.CallSid}:${p.CallStatus}:${p.SequenceNumber ?? '-'}`, events);
+      if (events.some((e) => e.type === 'call.ended')) conversations.ended(p.CallSid);
     }
     return OK;
+  };
+
+  // A conversation call's TwiML document `step` is done: its Say played (its Redirect), or its Gather ended, with the
+  // callee's utterance in SpeechResult (absent or empty on silence). Each step calls back once: a replay is recorded
+  // as such and its speech is not heard twice.
+  const gather: Handler = async (p, req) => {
+    const callSid = p.CallSid ?? '';
+    const step = Number(req.query.get('step'));
+    const fresh = firstTime('twilio.gather', `gather:${callSid}:${step}`, []);
+    const speech = p.SpeechResult?.trim() || undefined;
+    if (speech && fresh) log.debug({ providerCallId: callSid, step, confidence: p.Confidence }, 'Twilio heard the callee');
+    return twimlResponse(await conversations.callback(callSid, Number.isInteger(step) ? step : -1, speech, fresh));
   };
 
   const sms: Handler = (p, req) => {
@@ -128,7 +154,7 @@ export function createTwilioWebhooks(ctx: ProviderContext, publicUrl: string): W
     return isSignedByTwilio(authToken, { url, signature: header(req, 'x-twilio-signature'), rawBody: req.rawBody, contentType: header(req, 'content-type') });
   }
 
-  return [route('voice', voice), route('status', status), route('sms', sms)];
+  return [route('voice', voice), route('status', status), route('sms', sms), route('gather', gather)];
 }
 
 function agentLines(ref: CallRef, verbs: readonly Verb[], at: string): CarrierEvent[] {
