@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { GOODBYE, HOLD_LINE, INBOUND_HOLD, MESSAGE_TAKEN, TAKE_MESSAGE } from '../src/conversation/conversations.js';
 import { AI_DISCLOSURE, INBOUND_DISCLOSURE } from '../src/voice/disclosure.js';
 import { TelnyxEmulator } from './fakes/telnyx-emulator.js';
+import { TwilioEmulator, type Callee } from './fakes/twilio-emulator.js';
 import { freePort, startHarness, tempDir, until, type Harness } from './helpers.js';
 
 /**
@@ -34,6 +35,21 @@ export async function telnyxNetwork(): Promise<ConversationNetwork> {
     person: (number, person) => telnyx.scriptConversation(number, person),
     ring: (from) => void telnyx.inboundCall(from, OUR_NUMBER),
     close: () => telnyx.close(),
+  };
+}
+
+export async function twilioNetwork(): Promise<ConversationNetwork> {
+  const people: Record<string, Callee> = {};
+  const twilio = await new TwilioEmulator(`AC${'ab'.repeat(16)}`, '0123456789abcdef0123456789abcdef', people).start();
+  return {
+    env(port) {
+      const publicUrl = `http://127.0.0.1:${port}`;
+      twilio.numberWebhooks = { voiceUrl: `${publicUrl}/webhooks/twilio/voice`, smsUrl: `${publicUrl}/webhooks/twilio/sms`, statusCallback: `${publicUrl}/webhooks/twilio/status` };
+      return twilio.switchboardEnv(port, OUR_NUMBER);
+    },
+    person: (number, person) => void (people[number] = { conversation: person }),
+    ring: (from) => void twilio.inboundCall(from, OUR_NUMBER),
+    close: () => twilio.close(),
   };
 }
 

@@ -196,7 +196,7 @@ describe('Twilio conversation calls', () => {
   });
 
   it('silence is listened through: a Gather that times out is answered with the Gather again until the callee speaks', async () => {
-    const w = await world({ [PERSON]: { conversation: { pauses: 2, replies: ['Sorry, yes, go ahead.'] } } });
+    const w = await world({ [PERSON]: { conversation: { pauses: 2, replies: ['Sorry, yes, go ahead.'], answer: 'everything' } } });
     const { done } = converse(w, async (talk) => {
       await talk.say(OPENING);
       await talk.next();
@@ -241,7 +241,7 @@ describe('Twilio conversation calls', () => {
   });
 
   it('a callee who hangs up mid-conversation: the Say in progress resolves and listen() hears the hangup', async () => {
-    const w = await world({ [PERSON]: { conversation: { replies: ['Hello?'], hangupAfter: 2 } } });
+    const w = await world({ [PERSON]: { conversation: { replies: ['Hello?'], hangupAfter: 2, answer: 'everything' } } });
     const { refs, done } = converse(w, async (talk) => {
       await talk.say(OPENING);
       await talk.next();
@@ -296,7 +296,7 @@ describe('Twilio conversation calls', () => {
   });
 
   it('a replayed voice webhook does not start a second conversation', async () => {
-    const w = await world({ [PERSON]: { conversation: { replies: ['Hi.'] } } });
+    const w = await world({ [PERSON]: { conversation: { replies: ['Hi.'], answer: 'everything' } } });
     const { refs, done } = converse(w, async (talk) => {
       await talk.say(OPENING);
       await talk.next();

@@ -36,8 +36,8 @@ export type Callee = {
 
 /**
  * A person in text, as Twilio's speech recognition hands them over. After each `<Say>` (or run of Says) they hear,
- * they answer at the next Gather: with the values of the `facts` whose key's words the sentences name, else with
- * the next of their `replies`; once those are used up they stay quiet (the Gather times out).
+ * they answer at the next Gather: with the values of the `facts` whose key's words the sentences name, else (to a
+ * question) with the next of their `replies`; statements, and questions once replies are used up, get no answer.
  */
 export type GatherCallee = {
   /** Said at the first Gather instead of an answer to what they heard before it (a caller who speaks first: "Hello?"). */
@@ -50,6 +50,8 @@ export type GatherCallee = {
   pauses?: number;
   /** Never says a word: every Gather times out. */
   silent?: boolean;
+  /** `questions` (default): statements get no reply; `everything`: every Say heard gets the next reply. */
+  answer?: 'questions' | 'everything';
 };
 
 export type TwilioRestOp = 'calls.create' | 'calls.fetch' | 'calls.update' | 'messages.create';
@@ -565,6 +567,8 @@ export class TwilioEmulator {
     }
     const facts = Object.entries(conversation.facts ?? {}).filter(([key]) => asked.some((text) => mentions(text, key)));
     if (facts.length > 0) return facts.map(([, value]) => value).join(' ');
+    // Like the simulated people elsewhere, a person answers questions; a statement gets no reply.
+    if (conversation.answer !== 'everything' && !asked.some((text) => text.trim().endsWith('?'))) return undefined;
     return conversation.replies?.[listener.repliesUsed++];
   }
 

@@ -1,0 +1,3 @@
+import { conversationSuite, twilioNetwork } from './conversation-carriers.js';
+
+conversationSuite('twilio', twilioNetwork);
