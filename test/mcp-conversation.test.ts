@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ResourceListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GOODBYE, HOLD_LINE, INBOUND_HOLD, MESSAGE_TAKEN, TAKE_MESSAGE } from '../src/conversation/conversations.js';
 import { AI_DISCLOSURE, INBOUND_DISCLOSURE } from '../src/voice/disclosure.js';
@@ -103,6 +104,11 @@ describe('conversation mode', () => {
 describe('inbound calls taken by the client', () => {
   it('wait_for_calls(until: "inbound") returns the call as it rings through; the client takes it with continue_call', async () => {
     await start({ SWITCHBOARD_INBOUND_POLICY: 'open' });
+    let listChanged = 0;
+    h.client.setNotificationHandler(ResourceListChangedNotificationSchema, () => void listChanged++);
+    // Over Streamable HTTP, notifications outside a request travel on the client's standing GET stream, which the SDK
+    // client opens in the background after initialize: give it a moment, as any real client has long had.
+    await new Promise((resolve) => setTimeout(resolve, 300));
     const waiting = h.call('wait_for_calls', { until: 'inbound', timeout_seconds: 10 });
     simCarrier(h.app).receiveCall(NEIGHBOUR);
     const { done, calls } = await waiting;
@@ -111,6 +117,8 @@ describe('inbound calls taken by the client', () => {
     expect(calls[0]).toMatchObject({ direction: 'inbound', from: NEIGHBOUR, mode: 'conversation' });
     const call_id = calls[0].call_id;
     expect((await h.call('list_calls', {})).calls.map((c: { call_id: string }) => c.call_id)).toContain(call_id);
+    // A client listing resources learns of the new call without polling.
+    await until(() => listChanged > 0, 'a resource list change');
 
     expect(await h.call('continue_call', { call_id, message: 'Hello, this is Sam’s assistant. Who is calling?' })).toMatchObject({ heard: 'Hi, it is Maria. Is Sam there?' });
     await h.call('continue_call', { call_id, message: 'Sam is out. Can I take a message?' });

@@ -197,20 +197,19 @@ describe('outbound calls on Twilio, through MCP', () => {
     expect(calls).toMatchObject([{ call_id: call.call_id, status: 'completed', attempts: 2 }]);
   });
 
-  it('mode "agent" is refused on Twilio: live voice is not available, nothing is dialled', async () => {
+  it('mode "agent" is refused on Twilio without live voice (it says how to turn it on), nothing is dialled', async () => {
     const p = await switchboardOnTwilio();
     const error = await p.h.fail('initiate_call', { to: ALICE, mode: 'agent', message: 'Hello!' });
 
-    expect(error).toMatch(/live voice/);
-    expect(error).toMatch(/not available on the twilio carrier/);
-    expect(error).toMatch(/use mode "notify"/);
+    expect(error).toMatch(/Twilio runs agent calls with live voice only: set SWITCHBOARD_VOICE=openai and OPENAI_API_KEY/);
+    expect(error).toMatch(/use mode "notify" or "conversation"/);
     expect((await p.h.call('list_calls', {})).calls).toEqual([]);
     expect(p.twilio.restLog).toEqual([]);
   });
 
   it('the default mode (agent) is refused the same way', async () => {
     const p = await switchboardOnTwilio();
-    expect(await p.h.fail('initiate_call', { to: ALICE })).toMatch(/live voice.*not available/);
+    expect(await p.h.fail('initiate_call', { to: ALICE })).toMatch(/agent calls with live voice only/);
     expect(p.twilio.restLog).toEqual([]);
   });
 
