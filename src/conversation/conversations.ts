@@ -31,9 +31,10 @@ export type ConversationSink = {
   ringing(): void;
 };
 
-export type Heard = { heard: string | null; reason?: 'timeout' | 'hangup'; turn: number };
+/** What continue_call answers: the callee's next utterance, or null and why. */
+export type Turn = { heard: string | null; reason?: 'timeout' | 'hangup'; turn: number };
 
-type Waiter = (heard: Heard) => void;
+type Waiter = (turn: Turn) => void;
 
 /**
  * One live conversation call: the carrier's text line on one side (its speech synthesis and recognition), the MCP
@@ -41,7 +42,6 @@ type Waiter = (heard: Heard) => void;
  * utterance the line hears into a queue the client consumes with continue_call, so nothing said is ever lost.
  */
 class LiveConversation {
-  private readonly speech: string[] = [];
   private speaking: Promise<void> = Promise.resolve();
   private readonly unheard: string[] = [];
   private waiter: Waiter | undefined;
@@ -95,20 +95,20 @@ class LiveConversation {
   }
 
   /** Speaks `message` if given, then answers with the oldest utterance the client has not had yet, or waits for one. */
-  async continue(message: string | undefined, timeoutMs: number, onWait: () => void): Promise<Heard> {
+  async continue(message: string | undefined, timeoutMs: number, onWait: () => void): Promise<Turn> {
     if (this.waiter) throw new UserError(`Another continue_call is already waiting on call ${this.callId}; wait for it to return.`);
     this.clientActive();
     if (message) this.say(message);
     if (this.unheard.length) return { heard: this.unheard.shift()!, turn: ++this.turns };
     if (this.ended) return { heard: null, reason: 'hangup', turn: this.turns };
-    return new Promise<Heard>((resolve) => {
+    return new Promise<Turn>((resolve) => {
       const progress = setInterval(onWait, 5000);
-      const done = (heard: Heard) => {
+      const done = (turn: Turn) => {
         clearTimeout(timeout);
         clearInterval(progress);
         this.waiter = undefined;
         this.clientActive();
-        resolve(heard);
+        resolve(turn);
       };
       const timeout = setTimeout(() => done({ heard: null, reason: 'timeout', turn: this.turns }), timeoutMs);
       this.waiter = done;
@@ -133,13 +133,11 @@ class LiveConversation {
 
   /** Queues a sentence; each is recorded as it starts to be said. */
   private say(text: string): void {
-    this.speech.push(text);
     this.speaking = this.speaking.then(async () => {
-      const next = this.speech.shift();
-      if (next === undefined || this.ended) return;
-      this.sink.turn('agent', next);
+      if (this.ended) return;
+      this.sink.turn('agent', text);
       try {
-        await this.line.say(next);
+        await this.line.say(text);
       } catch (err) {
         this.log.warn({ err: (err as Error).message, callId: this.callId }, 'the carrier could not say a line');
       }
@@ -212,7 +210,7 @@ export class Conversations {
   }
 
   /** On a call still ringing (or queued), waits for it to connect, within the same timeout. */
-  async continueCall(callId: string, message: string | undefined, timeoutMs: number, onWait: () => void): Promise<Heard> {
+  async continueCall(callId: string, message: string | undefined, timeoutMs: number, onWait: () => void): Promise<Turn> {
     const deadline = Date.now() + timeoutMs;
     const live = this.live.get(callId);
     const conversation = live ?? (await this.connected(callId, message, timeoutMs));
