@@ -31,7 +31,7 @@ export async function benchVoice(sizes = [100, 250, 500, 1000]): Promise<Row[]> 
     if (p99 <= 5 && r.echoed > 0) largestOk = n;
     rows.push({ metric: `voice bridge, ${n} calls: frame round trip caller→bridge→model→bridge→caller`, p50: r.p50, p99, unit: 'ms', target: 'p99 ≤ 5 ms' });
     rows.push({ metric: `voice bridge, ${n} calls: CPU of the bridge process per call-second`, value: r.cpuMsPerCallSecond, unit: 'ms', target: '≤ 1 ms' });
-    rows.push({ metric: `voice bridge, ${n} calls: RSS per call`, value: r.rssPerCallKb, unit: 'KiB', target: '—' });
+    rows.push({ metric: `voice bridge, ${n} calls: memory per live call (JS heap + buffers)`, value: r.memoryPerCallKb, unit: 'KiB', target: '—' });
     if (n === sizes[0]) rows.push({ metric: 'voice: stream start → first agent audio frame (model answers at once)', p50: r.firstP50, p99: r.firstP99, unit: 'ms', target: '≤ 20 ms' });
   }
   rows.push({ metric: 'voice bridge: largest N measured with frame round trip p99 ≤ 5 ms', value: largestOk, unit: 'calls', target: '≥ 1000' });
@@ -40,11 +40,11 @@ export async function benchVoice(sizes = [100, 250, 500, 1000]): Promise<Row[]> 
 
 type LoadResult = { sent: number; echoed: number; p50: number; p99: number; firstP50: number; firstP99: number };
 
-async function runOnce(n: number, bridge: 'switchboard' | 'naive' = 'switchboard'): Promise<LoadResult & { cpuMsPerCallSecond: number; rssPerCallKb: number }> {
+async function runOnce(n: number, bridge: 'switchboard' | 'naive' = 'switchboard'): Promise<LoadResult & { cpuMsPerCallSecond: number; memoryPerCallKb: number }> {
   const model = child(['model']);
   const { url: modelUrl } = (await lines(model).next()).value as { url: string };
   if (bridge === 'naive') return naiveRun(n, model, modelUrl);
-  const rssBefore = process.memoryUsage().rss;
+  const memoryBefore = heldMemory();
   const voice = new LiveVoice({
     settings: { url: modelUrl, apiKey: 'sk-bench', model: 'gpt-realtime', voice: 'marin' },
     log: createLogger('error'),
@@ -63,7 +63,7 @@ async function runOnce(n: number, bridge: 'switchboard' | 'naive' = 'switchboard
     limits: { maxConnections: 10_000 },
   });
   const tokens = Array.from({ length: n }, (_, i) => voice.streamToken({ providerCallId: `CA${i}` })!);
-  const result = await drive(`${sidecar.url.replace('http', 'ws')}/media/twilio`, tokens, rssBefore);
+  const result = await drive(`${sidecar.url.replace('http', 'ws')}/media/twilio`, tokens, memoryBefore);
   voice.stop();
   await sidecar.close();
   model.stdin!.end();
@@ -72,29 +72,31 @@ async function runOnce(n: number, bridge: 'switchboard' | 'naive' = 'switchboard
 }
 
 /** Runs the callers against `url` and measures this process meanwhile. */
-async function drive(url: string, tokens: string[], rssBefore: number): Promise<LoadResult & { cpuMsPerCallSecond: number; rssPerCallKb: number }> {
+async function drive(url: string, tokens: string[], memoryBefore: number): Promise<LoadResult & { cpuMsPerCallSecond: number; memoryPerCallKb: number }> {
   const carrier = child(['carrier', JSON.stringify({ url, tokens, seconds: SECONDS })]);
   const out = lines(carrier);
   await out.next(); // ready: every stream started
+  // What N live calls hold, sampled a second in (after the flurry of connections).
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const memoryPerCallKb = Math.max(0, heldMemory() - memoryBefore) / 1024 / tokens.length;
   const cpu0 = process.cpuUsage();
   const wall0 = performance.now();
   const result = (await out.next()).value as LoadResult;
   const cpu = process.cpuUsage(cpu0);
   const wallSeconds = (performance.now() - wall0) / 1000;
-  const rssPerCallKb = (process.memoryUsage().rss - rssBefore) / 1024 / tokens.length;
   await exited(carrier);
   // A call-second is 50 frames each way; counted from the frames the callers really sent, so a saturated load
   // generator (sending fewer) does not flatter the bridge.
   const callSeconds = Math.min(tokens.length * wallSeconds, result.sent / 50);
-  return { ...result, cpuMsPerCallSecond: (cpu.user + cpu.system) / 1000 / callSeconds, rssPerCallKb };
+  return { ...result, cpuMsPerCallSecond: (cpu.user + cpu.system) / 1000 / callSeconds, memoryPerCallKb };
 }
 
 /**
  * A plain relay, the way most published bridges are written: every frame JSON.parse'd and re-serialised with
  * JSON.stringify, a mark after every chunk. Same callers, same model, same measurement.
  */
-async function naiveRun(n: number, model: ChildProcess, modelUrl: string): Promise<LoadResult & { cpuMsPerCallSecond: number; rssPerCallKb: number }> {
-  const rssBefore = process.memoryUsage().rss;
+async function naiveRun(n: number, model: ChildProcess, modelUrl: string): Promise<LoadResult & { cpuMsPerCallSecond: number; memoryPerCallKb: number }> {
+  const memoryBefore = heldMemory();
   const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   server.on('connection', (carrier) => {
     let upstream: WebSocket | undefined;
@@ -122,12 +124,18 @@ async function naiveRun(n: number, model: ChildProcess, modelUrl: string): Promi
   });
   await new Promise((resolve) => server.once('listening', resolve));
   const port = (server.address() as { port: number }).port;
-  const result = await drive(`ws://127.0.0.1:${port}/`, Array.from({ length: n }, (_, i) => `t${i}`), rssBefore);
+  const result = await drive(`ws://127.0.0.1:${port}/`, Array.from({ length: n }, (_, i) => `t${i}`), memoryBefore);
   for (const ws of server.clients) ws.terminate();
   await new Promise((resolve) => server.close(resolve));
   model.stdin!.end();
   await exited(model);
   return result;
+}
+
+/** Memory JavaScript holds (heap, and the buffers outside it): RSS would show what earlier runs left with the OS. */
+function heldMemory(): number {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external + m.arrayBuffers;
 }
 
 function child(args: string[]): ChildProcess {
