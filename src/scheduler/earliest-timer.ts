@@ -10,7 +10,11 @@ export class EarliestTimer {
   private timer: NodeJS.Timeout | undefined;
   private armedFor = Infinity;
 
-  constructor(private readonly fire: () => void) {}
+  /** `now` tells when a due time has come (the scheduler's clock); the wait itself is real time. */
+  constructor(
+    private readonly fire: () => void,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** The time it is armed for; Infinity when idle. */
   get at(): number {
@@ -21,12 +25,14 @@ export class EarliestTimer {
     if (at >= this.armedFor) return;
     clearTimeout(this.timer);
     this.armedFor = at;
+    const delay = Math.min(Math.max(0, at - this.now()), MAX_DELAY_MS);
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.armedFor = Infinity;
-      if (Date.now() >= at) this.fire();
+      // A wait cut short at MAX_DELAY_MS goes on; a full one fires (`fire` looks at what is due and re-arms).
+      if (delay < MAX_DELAY_MS || this.now() >= at) this.fire();
       else this.arm(at);
-    }, Math.min(Math.max(0, at - Date.now()), MAX_DELAY_MS));
+    }, delay);
   }
 
   disarm(): void {
