@@ -22,7 +22,9 @@ export class EarliestTimer {
   }
 
   arm(at: number): void {
-    if (at >= this.armedFor) return;
+    // Armed for a time that has come while its wait runs (the clock moved ahead of it): that fires now, or `at` if sooner.
+    if (this.armedFor <= this.now()) at = Math.min(at, this.armedFor);
+    else if (at >= this.armedFor) return;
     clearTimeout(this.timer);
     this.armedFor = at;
     const delay = Math.min(Math.max(0, at - this.now()), MAX_DELAY_MS);
