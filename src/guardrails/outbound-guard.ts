@@ -69,12 +69,12 @@ export class OutboundGuard {
 
     // The cap first: moving later only lets contacts age out, so the window is then looked for from there.
     const limit = maxPerDay[kind];
-    const recent = this.contacts.since(kind, to, atMs - DAY_MS);
-    let t = capFreeAt(recent, limit, atMs);
+    let t = capFreeAt(this.contacts.nthLatest(kind, to, atMs - DAY_MS, limit), atMs);
     if (t > atMs) {
       code = 'daily_cap';
       const [one, many, done] = NOUN[kind];
-      reasons.push(`The daily cap of ${limit} ${limit === 1 ? one : many} per number is reached for ${to} (${recent.length} ${done} in the 24 h before ${iso(atMs)}); it frees at ${iso(t)}.`);
+      const count = this.contacts.count(kind, to, atMs - DAY_MS);
+      reasons.push(`The daily cap of ${limit} ${limit === 1 ? one : many} per number is reached for ${to} (${count} ${done} in the 24 h before ${iso(atMs)}); it frees at ${iso(t)}.`);
     }
 
     if (hours && zones) {
