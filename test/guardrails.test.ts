@@ -172,6 +172,16 @@ describe('daily caps per number, rolling 24 h', () => {
     expect((await finished(fourth.call_id)).attempts).toHaveLength(1);
   });
 
+  it('the count survives a restart', async () => {
+    const dataDir = tempDir();
+    const clock = new TestClock('2026-01-15T09:00:00Z');
+    h = await startHarness({ ...CAPS, SWITCHBOARD_DATA_DIR: dataDir }, { clock });
+    for (let i = 0; i < 3; i++) await finished((await h.call('initiate_call', { to: ACE, mode: 'notify', message: 'Hi.' })).call_id);
+    await h.close();
+    h = await startHarness({ ...CAPS, SWITCHBOARD_DATA_DIR: dataDir }, { clock });
+    expect((await h.call('initiate_call', { to: ACE, mode: 'notify', message: 'Hi.' })).deferred).toMatchObject({ code: 'daily_cap', until: '2026-01-16T09:00:00.000Z' });
+  });
+
   it('counts at dispatch too: four calls (six SMS) scheduled at once, the 4th (6th) waits', async () => {
     const clock = await start('2026-01-15T09:00:00Z', CAPS);
     const ids: string[] = [];
