@@ -6,7 +6,7 @@ import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { createMcpServer } from '../src/mcp/server.js';
-import { percentile, tempDir, time, type Row } from './util.js';
+import { percentile, tempDir, time, UNGUARDED, type Row } from './util.js';
 
 const PERSON = '+15550107101';
 
@@ -18,7 +18,7 @@ export async function benchConversation(turns = 2_000): Promise<Row[]> {
   const dataDir = tempDir();
   const directory = join(dataDir, 'people.json');
   writeFileSync(directory, JSON.stringify({ [PERSON]: { name: 'Bench Roofing', ring_seconds: 0, facts: { price_per_square: '$450' } } }));
-  const config = loadConfig({ SWITCHBOARD_DATA_DIR: dataDir, SWITCHBOARD_SIM_TIME_SCALE: '0', SWITCHBOARD_SIM_DIRECTORY: directory, SWITCHBOARD_MIN_CALL_SPACING_MS: '0', SWITCHBOARD_HTTP_PORT: '0', SWITCHBOARD_CONVERSATION_HOLD_SECONDS: '600', SWITCHBOARD_CONVERSATION_GOODBYE_SECONDS: '3600', SWITCHBOARD_MAX_CALL_SECONDS: '14400' });
+  const config = loadConfig({ SWITCHBOARD_DATA_DIR: dataDir, SWITCHBOARD_SIM_TIME_SCALE: '0', SWITCHBOARD_SIM_DIRECTORY: directory, SWITCHBOARD_MIN_CALL_SPACING_MS: '0', SWITCHBOARD_HTTP_PORT: '0', SWITCHBOARD_CONVERSATION_HOLD_SECONDS: '600', SWITCHBOARD_CONVERSATION_GOODBYE_SECONDS: '3600', SWITCHBOARD_MAX_CALL_SECONDS: '14400', ...UNGUARDED });
   const app = await createApp(config, createLogger('warn'));
   const mcp = createMcpServer(app);
   const client = new Client({ name: 'bench', version: '0' });

@@ -2,7 +2,7 @@ import { createApp } from '../src/app.js';
 import { waitForCalls } from '../src/calls/wait.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
-import { percentile, tempDir, type Row } from './util.js';
+import { percentile, tempDir, UNGUARDED, type Row } from './util.js';
 
 const fastSim = (extra: Record<string, string> = {}) =>
   loadConfig({
@@ -10,6 +10,7 @@ const fastSim = (extra: Record<string, string> = {}) =>
     SWITCHBOARD_SIM_TIME_SCALE: '0',
     SWITCHBOARD_MIN_CALL_SPACING_MS: '0',
     SWITCHBOARD_MAX_CONCURRENT_CALLS: '10000',
+    ...UNGUARDED,
     ...extra,
   });
 

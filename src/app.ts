@@ -4,7 +4,9 @@ import { Conversations } from './conversation/conversations.js';
 import { createCarrierContext } from './carrier-context.js';
 import { Changes } from './changes.js';
 import type { Config } from './config.js';
+import { parseCallingHours } from './guardrails/calling-hours.js';
 import { DoNotContact } from './guardrails/do-not-contact.js';
+import { OutboundGuard } from './guardrails/outbound-guard.js';
 import { startSidecar, type Sidecar } from './http/server.js';
 import { Insights } from './insights/insights.js';
 import type { Logger } from './log.js';
@@ -18,6 +20,7 @@ import { pruneWebhookInbox } from './store/webhook-inbox.js';
 import { createProvider } from './telephony/index.js';
 import type { TelephonyProvider } from './telephony/provider.js';
 import { acquireLock } from './data-dir.js';
+import { systemClock, type Clock } from './time.js';
 import { VERSION } from './version.js';
 import type { MediaHub } from './voice/media-port.js';
 import { ScriptedAgent } from './voice/sim-agent.js';
@@ -46,9 +49,10 @@ export type App = {
 /**
  * Opens the store, builds the domain, and (with `listen`) starts the sidecar. The scheduler starts
  * after crash recovery, so overdue work fires right away and nothing claimed is dialed again.
- * A failure at any point closes what was already opened, so no half-started process lingers.
+ * A failure at any point closes what was already opened, so no half-started process lingers. `clock` is what the
+ * guardrails and due times read as now (tests stand in other time zones with it).
  */
-export async function createApp(config: Config, log: Logger, opts: { listen?: boolean; dataDir?: string } = {}): Promise<App> {
+export async function createApp(config: Config, log: Logger, opts: { listen?: boolean; dataDir?: string; clock?: Clock } = {}): Promise<App> {
   const opened: (() => unknown)[] = [];
   const closeOpened = async () => {
     for (const close of opened.splice(0).reverse()) await close();
@@ -66,6 +70,16 @@ export async function createApp(config: Config, log: Logger, opts: { listen?: bo
     const assistants = new Assistants(store);
     const insights = new Insights(store);
     const doNotContact = new DoNotContact(store);
+    const clock = opts.clock ?? systemClock;
+    const guard = new OutboundGuard(
+      store,
+      {
+        hours: parseCallingHours(config.SWITCHBOARD_CALLING_HOURS),
+        owners: config.SWITCHBOARD_OWNER_NUMBERS,
+        maxPerDay: { call: config.SWITCHBOARD_MAX_CALLS_PER_NUMBER_PER_DAY, sms: config.SWITCHBOARD_MAX_SMS_PER_NUMBER_PER_DAY },
+      },
+      clock,
+    );
 
     const carrier = createCarrierContext({ config, log, store, doNotContact, voice: new ScriptedAgent() });
     opened.push(() => carrier.stop());
@@ -76,10 +90,11 @@ export async function createApp(config: Config, log: Logger, opts: { listen?: bo
       maxConcurrentCalls: config.SWITCHBOARD_MAX_CONCURRENT_CALLS,
       minCallSpacingMs: config.SWITCHBOARD_MIN_CALL_SPACING_MS,
       log,
+      clock,
     });
     opened.push(() => scheduler.stop());
     const fromNumber = config.SWITCHBOARD_FROM_NUMBER;
-    const calls = new Calls(store, { provider, scheduler, assistants, insights, doNotContact, linkedWork, log }, {
+    const calls = new Calls(store, { provider, scheduler, assistants, insights, doNotContact, guard, linkedWork, log }, {
       fromNumber,
       ringTimeoutSeconds: config.SWITCHBOARD_RING_TIMEOUT_SECONDS,
       maxCallSeconds: config.SWITCHBOARD_MAX_CALL_SECONDS,
@@ -87,7 +102,7 @@ export async function createApp(config: Config, log: Logger, opts: { listen?: bo
       inbound: { handler: config.SWITCHBOARD_INBOUND_HANDLER, assistantId: config.SWITCHBOARD_INBOUND_ASSISTANT_ID, greeting: config.SWITCHBOARD_INBOUND_GREETING },
     });
     opened.push(() => calls.stop());
-    const messages = new Messages(store, { provider, scheduler, doNotContact, linkedWork, log }, { fromNumber });
+    const messages = new Messages(store, { provider, scheduler, doNotContact, guard, linkedWork, log }, { fromNumber });
     const conversations = new Conversations(
       {
         holdMs: config.SWITCHBOARD_CONVERSATION_HOLD_SECONDS * 1000,
@@ -116,6 +131,7 @@ export async function createApp(config: Config, log: Logger, opts: { listen?: bo
     }
     // Holding the lock, nothing else runs this data dir: whatever is still live was left by a crash.
     pruneWebhookInbox(store);
+    guard.prune();
     const interrupted = { calls: await calls.recoverAfterRestart(), messages: messages.recoverAfterRestart() };
     if (interrupted.calls + interrupted.messages > 0) log.warn(interrupted, 'work that was in flight when switchboard stopped was marked failed');
     store.startCheckpoints(log);

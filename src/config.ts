@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { callingHoursProblem } from './guardrails/calling-hours.js';
 import { isE164 } from './phone.js';
 
 const e164 = z.string().refine(isE164, 'must be an E.164 number like +15551234567');
@@ -58,6 +59,15 @@ const ConfigSchema = z
       .default('')
       .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
       .pipe(z.array(e164)),
+    SWITCHBOARD_CALLING_HOURS: z
+      .string()
+      .default('08:00-21:00')
+      .superRefine((v, ctx) => {
+        const problem = callingHoursProblem(v);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+    SWITCHBOARD_MAX_CALLS_PER_NUMBER_PER_DAY: int(1, 100_000).default(3),
+    SWITCHBOARD_MAX_SMS_PER_NUMBER_PER_DAY: int(1, 100_000).default(5),
     SWITCHBOARD_CONVERSATION_HOLD_SECONDS: int(1, 600).default(20),
     SWITCHBOARD_CONVERSATION_GOODBYE_SECONDS: int(1, 3600).default(60),
     SWITCHBOARD_INSECURE_SKIP_WEBHOOK_VERIFY: bool.default(false),

@@ -18,3 +18,10 @@ export function parseScheduledAt(value: string | undefined, now = Date.now()): n
 }
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
+
+/**
+ * Where "now" comes from for what guardrails and due times decide (calling hours, daily caps, when work is due).
+ * The app takes one (default: the system clock) so tests can stand anywhere in time; record timestamps stay real.
+ */
+export type Clock = { now(): number };
+export const systemClock: Clock = { now: () => Date.now() };

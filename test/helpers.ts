@@ -15,6 +15,7 @@ import { startEngine } from '../src/engine/engine.js';
 import { createLogger } from '../src/log.js';
 import { createMcpServer } from '../src/mcp/server.js';
 import { SimCarrier } from '../src/telephony/sim/carrier.js';
+import type { Clock } from '../src/time.js';
 
 /** A scratch directory that lives as long as the test that made it. */
 export function tempDir(prefix = 'switchboard-test-'): string {
@@ -23,7 +24,13 @@ export function tempDir(prefix = 'switchboard-test-'): string {
   return dir;
 }
 
-/** Test defaults: a fresh store, the sim carrier at full speed, no spacing, sidecar on any free port. */
+/**
+ * The guardrails tests do not test: suites run at any hour and dial the sim's dozen numbers many times, so calling
+ * hours are off and the daily caps out of reach unless a test (test/guardrails.test.ts) sets them.
+ */
+export const UNGUARDED = { SWITCHBOARD_CALLING_HOURS: 'off', SWITCHBOARD_MAX_CALLS_PER_NUMBER_PER_DAY: '100000', SWITCHBOARD_MAX_SMS_PER_NUMBER_PER_DAY: '100000' };
+
+/** Test defaults: a fresh store, the sim carrier at full speed, no spacing, sidecar on any free port, guardrails out of the way. */
 export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
   return {
     SWITCHBOARD_DATA_DIR: overrides.SWITCHBOARD_DATA_DIR ?? tempDir(),
@@ -31,6 +38,7 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     SWITCHBOARD_SIM_TIME_SCALE: '0',
     SWITCHBOARD_MIN_CALL_SPACING_MS: '0',
     SWITCHBOARD_LOG_LEVEL: 'silent',
+    ...UNGUARDED,
     ...overrides,
   };
 }
@@ -54,7 +62,7 @@ export type Harness = {
 export const TEST_MODE: 'embedded' | 'engine' = process.env.SWITCHBOARD_TEST_MODE === 'engine' ? 'engine' : 'embedded';
 
 /** The real app and MCP server, with a real MCP Client over the transport TEST_MODE names. */
-export async function startHarness(env: Record<string, string> = {}, opts: { listen?: boolean } = {}): Promise<Harness> {
+export async function startHarness(env: Record<string, string> = {}, opts: { listen?: boolean; clock?: Clock } = {}): Promise<Harness> {
   const config = loadConfig(testEnv(env));
   const client = new Client({ name: 'test', version: '0' });
   const updates: string[] = [];
@@ -62,13 +70,13 @@ export async function startHarness(env: Record<string, string> = {}, opts: { lis
   let app: App;
   let stopServer: () => Promise<void>;
   if (TEST_MODE === 'engine') {
-    const engine = await startEngine(config, createLogger('silent'), { exitWhenIdle: false });
+    const engine = await startEngine(config, createLogger('silent'), { exitWhenIdle: false, clock: opts.clock });
     app = engine.app;
     stopServer = () => engine.stop('test finished');
     const headers = { authorization: `Bearer ${engine.token}` };
     await client.connect(new StreamableHTTPClientTransport(new URL('/mcp', app.sidecar!.url), { requestInit: { headers }, fetch: freshConnectionFetch }));
   } else {
-    app = await createApp(config, createLogger('silent'), { listen: opts.listen });
+    app = await createApp(config, createLogger('silent'), { listen: opts.listen, clock: opts.clock });
     const mcp = createMcpServer(app);
     stopServer = async () => {
       await mcp.close();

@@ -5,13 +5,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { onTestFinished } from 'vitest';
-import { TEST_MODE } from './helpers.js';
+import { TEST_MODE, UNGUARDED } from './helpers.js';
 
 export const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
-/** The environment a spawned `serve` gets: the test's, with SWITCHBOARD_ENGINE following TEST_MODE unless the test set it. */
+/**
+ * The environment a spawned `serve` gets: the test's, with SWITCHBOARD_ENGINE following TEST_MODE and the guardrails
+ * out of the way (as in testEnv) unless the test set them.
+ */
 export function serveEnv(env: Record<string, string>): Record<string, string> {
-  return { PATH: process.env.PATH ?? '', SWITCHBOARD_ENGINE: TEST_MODE === 'engine' ? 'auto' : 'embedded', ...env };
+  return { PATH: process.env.PATH ?? '', SWITCHBOARD_ENGINE: TEST_MODE === 'engine' ? 'auto' : 'embedded', ...UNGUARDED, ...env };
 }
 
 /** The pid of the engine holding a data dir, as its lock file says. */

@@ -28,7 +28,7 @@ export function endAttempt(c: CallsContext, ref: { callId: string; attempt: numb
   const retry = fromJsonText<CallRetryPolicy>(row.retry);
   const retryable = (RETRYABLE_ENDS as readonly string[]).includes(status) && retry?.on.includes(status as RetryableEnd);
   if (allowRetry && retry && retryable && ref.attempt < retry.max_attempts) {
-    const dueMs = Date.now() + retry.interval_seconds * 1000;
+    const dueMs = c.scheduler.now() + retry.interval_seconds * 1000;
     c.ledger.moveCall(row, 'scheduled', { scheduled_at: iso(dueMs) });
     c.scheduler.enqueue('call', row.id, dueMs);
   } else {

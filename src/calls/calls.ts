@@ -1,5 +1,6 @@
 import type { Assistants } from '../assistants/assistants.js';
 import type { DoNotContact } from '../guardrails/do-not-contact.js';
+import type { OutboundGuard } from '../guardrails/outbound-guard.js';
 import type { AgentReport, Insights } from '../insights/insights.js';
 import type { Logger } from '../log.js';
 import type { LinkedWork } from '../missions/linked-work.js';
@@ -29,7 +30,16 @@ export class Calls {
 
   constructor(
     store: Store,
-    deps: { provider: TelephonyProvider; scheduler: Scheduler; assistants: Assistants; insights: Insights; doNotContact: DoNotContact; linkedWork: LinkedWork; log: Logger },
+    deps: {
+      provider: TelephonyProvider;
+      scheduler: Scheduler;
+      assistants: Assistants;
+      insights: Insights;
+      doNotContact: DoNotContact;
+      guard: OutboundGuard;
+      linkedWork: LinkedWork;
+      log: Logger;
+    },
     opts: CallsOptions,
   ) {
     this.records = new CallRecords(store, deps.insights);
@@ -47,7 +57,7 @@ export class Calls {
   initiate = (input: InitiateCallInput): { call: Call; created: boolean } => initiateCall(this.c, input);
   /** A call placed now answers once the carrier took it; a refusal is an error. */
   confirmDial = (callId: string, timeoutMs?: number): Promise<Call> => confirmDial(this.c, callId, timeoutMs);
-  dispatch = (item: WorkItem): void => dispatchCall(this.c, item);
+  dispatch = (item: WorkItem): boolean => dispatchCall(this.c, item);
   markWaiting = (callId: string): void => markWaiting(this.c, callId);
   liveCount = (): number => liveCount(this.c);
 

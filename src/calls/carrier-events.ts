@@ -1,8 +1,10 @@
+import { asksNotToBeCalled, OPT_OUT_OUTCOME } from '../guardrails/opt-out.js';
 import { newId } from '../ids.js';
 import type { AgentReport } from '../insights/insights.js';
 import { insightFields, type InsightSchema } from '../insights/schema.js';
 import { fromJsonText } from '../json.js';
 import type { CallEvent, CallRef, CarrierEvent, LiveCallInfo } from '../telephony/provider.js';
+import { isE164 } from '../phone.js';
 import { nowIso } from '../time.js';
 import { withDisclosure } from '../voice/disclosure.js';
 import type { AgentPlan } from '../voice/engine.js';
@@ -39,15 +41,16 @@ export function applyCallEvent(c: CallsContext, event: CallEvent): void {
     case 'call.dtmf':
       return c.ledger.addTurn(callId, attempt.attempt, 'agent', `(pressed ${event.digits})`, event.at);
     case 'call.transcript':
-      return c.ledger.addTurn(callId, attempt.attempt, event.speaker, event.text, event.at);
+      c.ledger.addTurn(callId, attempt.attempt, event.speaker, event.text, event.at);
+      if (event.speaker === 'callee' && asksNotToBeCalled(event.text)) optOutHeard(c, callId, `Said on call ${callId}: "${event.text.trim().slice(0, 200)}"`);
+      return;
     case 'call.turn_latency':
       c.store
         .sql('INSERT OR IGNORE INTO call_turn_latency (call_id, attempt, turn, model_ms, first_frame_ms, at) VALUES (?, ?, ?, ?, ?, ?)')
         .run(callId, attempt.attempt, event.turn, event.modelMs, event.firstFrameMs, event.at);
       return c.ledger.announce(callId);
     case 'call.report':
-      c.insights.record(callId, event.report);
-      return c.ledger.announce(callId);
+      return recordReport(c, callId, event.report);
     case 'call.ended':
       return endAttempt(c, { callId, attempt: attempt.attempt }, event.status, { cause: event.cause, code: event.errorCode, message: event.errorMessage, at: event.at });
   }
@@ -124,5 +127,19 @@ export function recordReport(c: CallsContext, callId: string, report: AgentRepor
   c.store.tx(() => {
     c.insights.record(callId, report);
     c.ledger.announce(callId);
+    if (report.outcome === OPT_OUT_OUTCOME) optOutHeard(c, callId, `The voice agent reported opt_out on call ${callId}: ${report.summary.slice(0, 200)}`);
   });
+}
+
+/**
+ * The person on the call asked not to be called again: their number goes on the do-not-contact list, which hangs up
+ * this call and their other live ones (the `contact.blocked` handlers) and refuses all further calls and SMS. An
+ * owner is never blocked this way (they may say such words about someone else); `add_do_not_contact` still can.
+ */
+function optOutHeard(c: CallsContext, callId: string, reason: string): void {
+  const row = c.records.row(callId);
+  const number = row.direction === 'outbound' ? row.to_number : row.from_number;
+  if (!number || !isE164(number) || c.guard.isOwner(number) || c.doNotContact.has(number)) return;
+  c.log.info({ callId }, 'opt-out heard on a call; the number goes on the do-not-contact list');
+  c.doNotContact.add(number, reason, 'call_opt_out');
 }

@@ -1,5 +1,6 @@
 import type { Assistants } from '../assistants/assistants.js';
 import type { DoNotContact } from '../guardrails/do-not-contact.js';
+import type { OutboundGuard } from '../guardrails/outbound-guard.js';
 import type { Insights } from '../insights/insights.js';
 import type { Logger } from '../log.js';
 import type { LinkedWork } from '../missions/linked-work.js';
@@ -29,6 +30,8 @@ export type CallsContext = {
   assistants: Assistants;
   insights: Insights;
   doNotContact: DoNotContact;
+  /** Calling hours, daily caps and owners: asked at request time and again at dispatch. */
+  guard: OutboundGuard;
   linkedWork: LinkedWork;
   log: Logger;
   opts: CallsOptions;

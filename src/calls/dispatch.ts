@@ -2,7 +2,7 @@ import { UserError } from '../errors.js';
 import { dispatchOutbound, type OutboundFlow } from '../scheduler/outbound.js';
 import type { WorkItem } from '../scheduler/scheduler.js';
 import type { PlaceCallRequest } from '../telephony/provider.js';
-import { nowIso } from '../time.js';
+import { iso, nowIso } from '../time.js';
 import { endAttempt } from './attempt-end.js';
 import type { CallsContext } from './context.js';
 import { hangUpOnPurpose } from './ending.js';
@@ -10,8 +10,8 @@ import { isWaiting, LIVE_SQL } from './lifecycle.js';
 import type { Call } from './records.js';
 
 /** Starts one attempt of a due call: claim, checks, attempt row and `dialing` in one transaction, then the carrier. */
-export function dispatchCall(c: CallsContext, item: WorkItem): void {
-  dispatchOutbound(c.store, c.scheduler, item, callFlow(c), c.log);
+export function dispatchCall(c: CallsContext, item: WorkItem): boolean {
+  return dispatchOutbound(c.store, c.scheduler, item, callFlow(c), c.log);
 }
 
 function callFlow(c: CallsContext): OutboundFlow<PlaceCallRequest, { providerCallId: string }> {
@@ -23,6 +23,18 @@ function callFlow(c: CallsContext): OutboundFlow<PlaceCallRequest, { providerCal
         c.ledger.finishCall(row, 'failed', { code: 'do_not_contact', message: `${row.to_number} is on the do-not-contact list; the call was not placed.` });
         return null;
       }
+      // Calling hours and the daily cap, as they stand now (the call may have waited, retried or outlived a restart).
+      const verdict = c.guard.check('call', row.to_number, row.timezone);
+      if (verdict.kind === 'refuse') {
+        c.ledger.finishCall(row, 'failed', { code: verdict.code, message: `${verdict.message} The call was not placed.` });
+        return null;
+      }
+      if (verdict.kind === 'defer') {
+        c.ledger.deferCall(row, { until: iso(verdict.until), code: verdict.code, reason: verdict.reason });
+        c.scheduler.enqueue('call', row.id, verdict.until);
+        return null;
+      }
+      c.guard.record('call', row.to_number);
       const attempt = (c.store.sql('SELECT count(*) AS n FROM call_attempts WHERE call_id = ?').get(row.id) as { n: number }).n + 1;
       const startedAt = nowIso();
       c.store.sql(`INSERT INTO call_attempts (call_id, attempt, provider, status, started_at) VALUES (?, ?, ?, 'dialing', ?)`).run(row.id, attempt, c.provider.name, startedAt);
@@ -68,7 +80,9 @@ export async function confirmDial(c: CallsContext, callId: string, timeoutMs = 1
     (change) => change.kind === 'call' && change.id === callId,
     () => {
       const { status } = c.records.statusOf(callId);
-      if (status === 'scheduled' || status === 'dialing') return status === 'dialing' && c.records.currentAttempt(callId)?.provider_call_id != null;
+      // Deferred by the guardrails at dispatch: it answers as it stands, `scheduled` with why.
+      if (status === 'scheduled') return c.records.row(callId).deferred_until !== null;
+      if (status === 'dialing') return c.records.currentAttempt(callId)?.provider_call_id != null;
       return true;
     },
     timeoutMs,

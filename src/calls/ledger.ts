@@ -4,6 +4,7 @@ import type { Store } from '../store/store.js';
 import type { CallRef } from '../telephony/provider.js';
 import { nowIso } from '../time.js';
 import { attemptMachine, callMachine, type AttemptStatus, type CallEnd, type CallStatus } from './lifecycle.js';
+import type { Deferred } from '../guardrails/outbound-guard.js';
 import type { AttemptRow, CallRecords, CallRow } from './records.js';
 
 type CallColumns = Partial<Pick<CallRow, 'answered_at' | 'ended_at' | 'scheduled_at' | 'error_code' | 'error_message'>>;
@@ -38,6 +39,19 @@ export class CallLedger {
     const sets = ['status = ?', ...cols.map((c) => (c === 'answered_at' ? `${c} = coalesce(${c}, ?)` : `${c} = ?`))].join(', ');
     this.store.sql(`UPDATE call_attempts SET ${sets} WHERE call_id = ? AND attempt = ?`).run(to, ...cols.map((c) => extra[c] ?? null), attempt.call_id, attempt.attempt);
     attempt.status = to;
+  }
+
+  /**
+   * The guardrails moved a call due now to a later time: it waits `scheduled` until then (back from `queued` if it was
+   * waiting for a line), with why. The deferral stays on the call as a record after it is dialed.
+   */
+  deferCall(row: CallRow, deferral: Deferred): void {
+    if (row.status !== 'scheduled') callMachine.assertMove(row.status, 'scheduled', `call ${row.id}`);
+    this.store
+      .sql('UPDATE calls SET status = ?, scheduled_at = ?, deferred_until = ?, deferred_code = ?, deferred_reason = ?, updated_at = ? WHERE id = ?')
+      .run('scheduled', deferral.until, deferral.until, deferral.code, deferral.reason, nowIso(), row.id);
+    row.status = 'scheduled';
+    this.announce(row.id, row.mission_id);
   }
 
   /** The call reached its final status: its insight closes and its mission step may settle. */

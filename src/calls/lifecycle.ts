@@ -13,10 +13,13 @@ export type LiveStatus = (typeof LIVE_STATUSES)[number];
 
 const FINAL = Object.fromEntries(CALL_ENDS.map((end) => [end, []])) as unknown as Record<CallEnd, []>;
 
-/** A call as the client sees it. A live attempt may fall back to `scheduled` when its retry policy re-queues it. */
+/**
+ * A call as the client sees it. A live attempt may fall back to `scheduled` when its retry policy re-queues it, and a
+ * call waiting for a line when the guardrails defer it.
+ */
 export const callMachine = new StateMachine<CallStatus>('call', {
   scheduled: ['queued', 'dialing', 'failed', 'canceled'],
-  queued: ['dialing', 'failed', 'canceled'],
+  queued: ['scheduled', 'dialing', 'failed', 'canceled'],
   dialing: ['ringing', 'in_progress', 'scheduled', ...CALL_ENDS],
   ringing: ['in_progress', 'scheduled', ...CALL_ENDS],
   in_progress: ['scheduled', ...CALL_ENDS],

@@ -1,4 +1,5 @@
 import { NotFoundError } from '../errors.js';
+import { deferredOf, type Deferred } from '../guardrails/outbound-guard.js';
 import type { Insights } from '../insights/insights.js';
 import { fromJsonText } from '../json.js';
 import type { Store } from '../store/store.js';
@@ -45,6 +46,10 @@ export type Call = {
   summary: string | null;
   fields: Record<string, unknown>;
   error: { code: string | null; message: string } | null;
+  /** The callee's IANA time zone when the client gave one (else calling hours use the zones of the number). */
+  timezone: string | null;
+  /** The last time calling hours or a daily cap moved this call later, and why; null if they never did. */
+  deferred: Deferred | null;
   retry: CallRetryPolicy | null;
   mission_id: string | null;
   step_id: string | null;
@@ -84,6 +89,10 @@ export type CallRow = {
   ended_at: string | null;
   end_requested_at: string | null;
   end_reason: EndReason | null;
+  timezone: string | null;
+  deferred_until: string | null;
+  deferred_code: string | null;
+  deferred_reason: string | null;
   created_at: string;
   updated_at: string;
 };
@@ -128,6 +137,8 @@ export class CallRecords {
       summary: insight.summary,
       fields: insight.fields,
       error: row.error_message ? { code: row.error_code, message: row.error_message } : null,
+      timezone: row.timezone,
+      deferred: deferredOf(row),
       retry: fromJsonText<CallRetryPolicy>(row.retry) ?? null,
       mission_id: row.mission_id,
       step_id: row.step_id,

@@ -1,4 +1,5 @@
 import { UserError } from '../errors.js';
+import { checkTimeZone } from '../guardrails/calling-hours.js';
 import { newId } from '../ids.js';
 import { validateInsightSchema } from '../insights/schema.js';
 import { toJsonText } from '../json.js';
@@ -20,6 +21,8 @@ export type InitiateCallInput = {
   assistant_id?: string;
   insight_schema?: unknown;
   scheduled_at?: string;
+  /** The callee's IANA time zone, for calling hours; default: the zones of the number. */
+  timezone?: string;
   retry?: { max_attempts: number; interval_seconds: number; on?: RetryableEnd[] };
   amd?: Amd;
   voicemail_message?: string;
@@ -39,7 +42,8 @@ export function initiateCall(c: CallsContext, input: InitiateCallInput): { call:
     throw new UserError(unsupportedMode(carrierName(provider.name), mode, provider.supportedModes));
   }
   if (mode === 'notify' && !input.message?.trim()) throw new UserError('mode "notify" needs a `message`: the text the call will speak.');
-  const dueMs = parseScheduledAt(input.scheduled_at);
+  let dueMs = parseScheduledAt(input.scheduled_at, c.scheduler.now());
+  const timezone = input.timezone === undefined ? null : checkTimeZone(input.timezone);
   const retry = input.retry && validateRetry(input.retry);
   const assistant = input.assistant_id === undefined ? undefined : assistants.get(input.assistant_id);
   const schemaValue = input.insight_schema ?? assistant?.insight_schema ?? undefined;
@@ -54,6 +58,11 @@ export function initiateCall(c: CallsContext, input: InitiateCallInput): { call:
       if (existing) return { call: c.records.get(existing.id), created: false };
     }
     if (c.doNotContact.has(input.to)) throw new UserError(`${input.to} is on the do-not-contact list, so no call was placed.`, { code: 'refused' });
+    // Calling hours and the daily cap at the time asked for: work due outside them is accepted for the next opening.
+    const verdict = c.guard.check('call', input.to, timezone, dueMs);
+    if (verdict.kind === 'refuse') throw new UserError(`${verdict.message} No call was placed.`, { code: 'refused' });
+    const deferred = verdict.kind === 'defer' ? verdict : null;
+    if (deferred) dueMs = deferred.until;
     const missionId = input.mission_id === undefined ? null : linkedWork.resolveTarget(input.mission_id, input.step_id);
     const missionSchema = missionId && !schema ? linkedWork.missionInsightSchema(missionId) : undefined;
     const id = newId('call');
@@ -61,14 +70,16 @@ export function initiateCall(c: CallsContext, input: InitiateCallInput): { call:
     store
       .sql(
         `INSERT INTO calls (id, direction, to_number, from_number, mode, message, instructions, assistant_id, insight_schema, amd,
-           voicemail_message, retry, status, mission_id, step_id, idempotency_key, metadata, scheduled_at, created_at, updated_at)
-         VALUES (?, 'outbound', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'scheduled', ?, ?, ?, ?, ?, ?, ?)`,
+           voicemail_message, retry, status, mission_id, step_id, idempotency_key, metadata, scheduled_at, timezone,
+           deferred_until, deferred_code, deferred_reason, created_at, updated_at)
+         VALUES (?, 'outbound', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'scheduled', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         id, input.to, from, mode, input.message ?? assistant?.greeting ?? null, input.instructions ?? assistant?.instructions ?? null,
         assistant?.assistant_id ?? null, toJsonOrNull(schema ?? missionSchema), amd,
         input.voicemail_message ?? assistant?.voicemail_message ?? null, toJsonOrNull(retry),
-        missionId, input.step_id ?? null, input.idempotency_key ?? null, metadata, iso(dueMs), now, now,
+        missionId, input.step_id ?? null, input.idempotency_key ?? null, metadata, iso(dueMs), timezone,
+        deferred && iso(deferred.until), deferred?.code ?? null, deferred?.reason ?? null, now, now,
       );
     c.insights.open(id);
     c.scheduler.enqueue('call', id, dueMs);

@@ -38,6 +38,9 @@ export async function runDemo(config: Config, out: NodeJS.WritableStream, env: N
     // Ten times faster than life unless the user chose a pace.
     SWITCHBOARD_SIM_TIME_SCALE: env.SWITCHBOARD_SIM_TIME_SCALE ? config.SWITCHBOARD_SIM_TIME_SCALE : 0.1,
     SWITCHBOARD_MIN_CALL_SPACING_MS: env.SWITCHBOARD_MIN_CALL_SPACING_MS ? config.SWITCHBOARD_MIN_CALL_SPACING_MS : 200,
+    // Simulated people in a throwaway store take calls at any hour: the demo runs whenever it is started. (The
+    // fictional 555-01xx numbers count as anywhere in North America, a window of about two hours a day.)
+    SWITCHBOARD_CALLING_HOURS: 'off',
   };
   const app = await createApp(demoConfig, createLogger(env.SWITCHBOARD_LOG_LEVEL ?? 'warn'));
   const print = (line = '') => out.write(`${line}\n`);

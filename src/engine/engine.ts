@@ -5,6 +5,7 @@ import { httpToken } from '../data-dir.js';
 import { hasBearer } from '../http/auth.js';
 import { sendJson } from '../http/server.js';
 import type { Logger } from '../log.js';
+import type { Clock } from '../time.js';
 import { createMcpHttp, type McpHttp } from '../mcp/http.js';
 
 export const CONTROL_PATH = '/engine';
@@ -28,8 +29,8 @@ export type Engine = { app: App; mcp: McpHttp; token: string; status(): EngineSt
  * at `/mcp` and a small control endpoint for `status` and `stop`. With `exitWhenIdle` (an engine a face started) it
  * ends itself once nobody is attached, no call is live and nothing is scheduled, for the configured time.
  */
-export async function startEngine(config: Config, log: Logger, opts: { exitWhenIdle: boolean }): Promise<Engine> {
-  const app = await createApp(config, log, { listen: true });
+export async function startEngine(config: Config, log: Logger, opts: { exitWhenIdle: boolean; clock?: Clock }): Promise<Engine> {
+  const app = await createApp(config, log, { listen: true, clock: opts.clock });
   const sidecar = app.sidecar!;
   const token = httpToken(config.SWITCHBOARD_DATA_DIR, config.SWITCHBOARD_HTTP_TOKEN);
   const mcp = createMcpHttp(app, { token, ...allowedPeers(sidecar.url, config.SWITCHBOARD_PUBLIC_URL) });

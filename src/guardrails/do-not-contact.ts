@@ -3,7 +3,9 @@ import { e164Message, isE164 } from '../phone.js';
 import type { Store } from '../store/store.js';
 import { nowIso } from '../time.js';
 
-export type DoNotContactEntry = { number: string; reason: string; source: 'sms_stop' | 'client'; created_at: string };
+/** Where an entry came from: an SMS STOP, an opt-out heard on a call (agent report or callee's words), or the client. */
+export const DO_NOT_CONTACT_SOURCES = ['sms_stop', 'call_opt_out', 'client'] as const;
+export type DoNotContactEntry = { number: string; reason: string; source: (typeof DO_NOT_CONTACT_SOURCES)[number]; created_at: string };
 
 /** Carrier-standard opt-out and opt-in keywords (a message that is exactly the word). */
 const STOP_WORDS = new Set(['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'OPTOUT', 'REVOKE']);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CALL_STATUSES } from '../calls/lifecycle.js';
 import { SMS_STATUSES } from '../messages/lifecycle.js';
 import { MISSION_STATUSES, STEP_STATUSES } from '../missions/lifecycle.js';
+import { DO_NOT_CONTACT_SOURCES } from '../guardrails/do-not-contact.js';
 import { AMD_MODES, CALL_MODES } from '../telephony/provider.js';
 
 /** Output shapes of the tools, shared by tools and resources. Inputs live beside each tool. */
@@ -27,6 +28,12 @@ export const jsonObject = z
 export const insightSchemaInput = z
   .record(z.string(), z.unknown())
   .describe('JSON Schema object whose `properties` name the fields to collect, e.g. {"type":"object","properties":{"price":{"type":"string","description":"quoted price"}}}');
+
+/** Why the guardrails moved work later, shown on calls and messages. */
+const Deferred = z
+  .object({ until: time, code: z.string().describe('calling_hours | daily_cap'), reason: z.string() })
+  .nullable()
+  .describe('The last time calling hours or a daily cap moved this later, and why (it stays after it goes out); null if never');
 
 export const Step = z.object({
   step_id: z.string(),
@@ -117,6 +124,8 @@ export const Call = CallSummary.omit({ attempts: true }).extend({
   summary: z.string().nullable(),
   fields: z.record(z.string(), json),
   error: z.object({ code: z.string().nullable(), message: z.string() }).nullable(),
+  timezone: z.string().nullable().describe('The callee\'s IANA time zone when given; else calling hours use the zones of the number'),
+  deferred: Deferred,
   retry: z.object({ max_attempts: z.number().int(), interval_seconds: z.number(), on: z.array(z.string()) }).nullable(),
   assistant_id: z.string().nullable(),
   metadata: z.record(z.string(), json).nullable(),
@@ -133,6 +142,8 @@ export const Message = z.object({
   status: z.enum(SMS_STATUSES),
   error: z.object({ code: z.string().nullable(), message: z.string() }).nullable(),
   scheduled_at: time,
+  timezone: z.string().nullable().describe('The recipient\'s IANA time zone when given; else calling hours use the zones of the number'),
+  deferred: Deferred,
   sent_at: nullableTime,
   ended_at: nullableTime,
   mission_id: z.string().nullable(),
@@ -170,4 +181,4 @@ export const CallInsight = z.object({
   source: z.string(),
 });
 
-export const DoNotContactEntry = z.object({ number: z.string(), reason: z.string(), source: z.enum(['sms_stop', 'client']), created_at: time });
+export const DoNotContactEntry = z.object({ number: z.string(), reason: z.string(), source: z.enum(DO_NOT_CONTACT_SOURCES), created_at: time });

@@ -1,5 +1,7 @@
 import { NotFoundError, UserError } from '../errors.js';
+import { checkTimeZone } from '../guardrails/calling-hours.js';
 import { optOutKeyword, type DoNotContact } from '../guardrails/do-not-contact.js';
+import { deferredOf, type Deferred, type OutboundGuard } from '../guardrails/outbound-guard.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../log.js';
 import type { LinkedWork } from '../missions/linked-work.js';
@@ -20,6 +22,10 @@ export type Message = {
   status: SmsStatus;
   error: { code: string | null; message: string } | null;
   scheduled_at: string;
+  /** The recipient's IANA time zone when the client gave one. */
+  timezone: string | null;
+  /** The last time calling hours or the daily cap moved this message later, and why; null if they never did. */
+  deferred: Deferred | null;
   sent_at: string | null;
   ended_at: string | null;
   mission_id: string | null;
@@ -33,6 +39,8 @@ export type ScheduleSmsInput = {
   body: string;
   from?: string;
   scheduled_at?: string;
+  /** The recipient's IANA time zone, for calling hours; default: the zones of the number. */
+  timezone?: string;
   mission_id?: string;
   step_id?: string;
   idempotency_key?: string;
@@ -40,14 +48,20 @@ export type ScheduleSmsInput = {
 
 const MAX_BODY = 1600;
 const COLUMNS = `id AS message_id, direction, to_number AS "to", from_number AS "from", body, status, error_code, error_message,
-  scheduled_at, sent_at, ended_at, mission_id, step_id, created_at, updated_at`;
-type Row = Omit<Message, 'error'> & { error_code: string | null; error_message: string | null };
+  scheduled_at, timezone, deferred_until, deferred_code, deferred_reason, sent_at, ended_at, mission_id, step_id, created_at, updated_at`;
+type Row = Omit<Message, 'error' | 'deferred'> & {
+  error_code: string | null;
+  error_message: string | null;
+  deferred_until: string | null;
+  deferred_code: string | null;
+  deferred_reason: string | null;
+};
 
 /** SMS both ways: scheduled sends through the carrier, status callbacks, inbound replies and STOP. */
 export class Messages {
   constructor(
     private readonly store: Store,
-    private readonly deps: { provider: TelephonyProvider; scheduler: Scheduler; doNotContact: DoNotContact; linkedWork: LinkedWork; log: Logger },
+    private readonly deps: { provider: TelephonyProvider; scheduler: Scheduler; doNotContact: DoNotContact; guard: OutboundGuard; linkedWork: LinkedWork; log: Logger },
     private readonly opts: { fromNumber: string | undefined },
   ) {}
 
@@ -58,22 +72,32 @@ export class Messages {
     if (!input.body.trim()) throw new UserError('`body` must not be empty.');
     if (input.body.length > MAX_BODY) throw new UserError(`\`body\` is ${input.body.length} characters; carriers take at most ${MAX_BODY}.`);
     if (input.step_id !== undefined && input.mission_id === undefined) throw new UserError('`step_id` needs `mission_id` too.');
-    const dueMs = parseScheduledAt(input.scheduled_at);
+    let dueMs = parseScheduledAt(input.scheduled_at, scheduler.now());
+    const timezone = input.timezone === undefined ? null : checkTimeZone(input.timezone);
     return this.store.tx(() => {
       if (input.idempotency_key !== undefined) {
         const existing = this.store.sql('SELECT id FROM messages WHERE idempotency_key = ?').get(input.idempotency_key) as { id: string } | undefined;
         if (existing) return { message: this.get(existing.id), created: false };
       }
       if (this.deps.doNotContact.has(input.to)) throw new UserError(`${input.to} is on the do-not-contact list, so no message was sent.`, { code: 'refused' });
+      // Calling hours and the daily cap at the time asked for: a message due outside them waits for the next opening.
+      const verdict = this.deps.guard.check('sms', input.to, timezone, dueMs);
+      if (verdict.kind === 'refuse') throw new UserError(`${verdict.message} No message was sent.`, { code: 'refused' });
+      const deferred = verdict.kind === 'defer' ? verdict : null;
+      if (deferred) dueMs = deferred.until;
       const missionId = input.mission_id === undefined ? null : linkedWork.resolveTarget(input.mission_id, input.step_id);
       const id = newId('sms');
       const now = nowIso();
       this.store
         .sql(
-          `INSERT INTO messages (id, direction, to_number, from_number, body, status, mission_id, step_id, idempotency_key, scheduled_at, created_at, updated_at)
-           VALUES (?, 'outbound', ?, ?, ?, 'scheduled', ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO messages (id, direction, to_number, from_number, body, status, mission_id, step_id, idempotency_key, scheduled_at, timezone,
+             deferred_until, deferred_code, deferred_reason, created_at, updated_at)
+           VALUES (?, 'outbound', ?, ?, ?, 'scheduled', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(id, input.to, from, input.body, missionId, input.step_id ?? null, input.idempotency_key ?? null, iso(dueMs), now, now);
+        .run(
+          id, input.to, from, input.body, missionId, input.step_id ?? null, input.idempotency_key ?? null, iso(dueMs), timezone,
+          deferred && iso(deferred.until), deferred?.code ?? null, deferred?.reason ?? null, now, now,
+        );
       scheduler.enqueue('sms', id, dueMs);
       this.announce(id, missionId);
       return { message: this.get(id), created: true };
@@ -86,13 +110,15 @@ export class Messages {
     await this.store.changes.settle(
       (change) => change.kind === 'message' && change.id === messageId,
       () => {
-        const { status } = this.row(messageId);
-        return status !== 'scheduled' && (status !== 'queued' || accepted().provider_message_id !== null);
+        const { status, deferred_until } = this.row(messageId);
+        // Deferred by the guardrails at dispatch: it answers as it stands, `scheduled` with why.
+        if (status === 'scheduled') return deferred_until !== null;
+        return status !== 'queued' || accepted().provider_message_id !== null;
       },
       timeoutMs,
     );
     const message = this.get(messageId);
-    if (message.status === 'failed' && message.error?.code === 'do_not_contact') throw new UserError(`${message.error.message} Message ${messageId} ended failed.`, { code: 'refused' });
+    if (message.status === 'failed' && REFUSED_HERE.has(message.error?.code ?? '')) throw new UserError(`${message.error!.message} Message ${messageId} ended failed.`, { code: 'refused' });
     if (message.status === 'failed' && accepted().provider_message_id === null) {
       throw new UserError(
         `The carrier refused the message${message.error?.code ? ` (code ${message.error.code})` : ''}: ${message.error?.message ?? 'no reason given'}. Message ${messageId} ended failed.`,
@@ -122,8 +148,8 @@ export class Messages {
   }
 
   /** Sends one due message: claim and checks in a transaction, then the carrier (the flow calls share). */
-  dispatch(item: WorkItem): void {
-    dispatchOutbound(this.store, this.deps.scheduler, item, this.flow, this.deps.log);
+  dispatch(item: WorkItem): boolean {
+    return dispatchOutbound(this.store, this.deps.scheduler, item, this.flow, this.deps.log);
   }
 
   private readonly flow: OutboundFlow<SendSmsRequest, { providerMessageId: string }> = {
@@ -134,6 +160,23 @@ export class Messages {
         this.move(row, 'failed', { error_code: 'do_not_contact', error_message: `${row.to} is on the do-not-contact list; the message was not sent.`, ended_at: nowIso() });
         return null;
       }
+      // Calling hours and the daily cap, as they stand now.
+      const { guard, scheduler } = this.deps;
+      const verdict = guard.check('sms', row.to, row.timezone);
+      if (verdict.kind === 'refuse') {
+        this.move(row, 'failed', { error_code: verdict.code, error_message: `${verdict.message} The message was not sent.`, ended_at: nowIso() });
+        return null;
+      }
+      if (verdict.kind === 'defer') {
+        const until = iso(verdict.until);
+        this.store
+          .sql('UPDATE messages SET scheduled_at = ?, deferred_until = ?, deferred_code = ?, deferred_reason = ?, updated_at = ? WHERE id = ?')
+          .run(until, until, verdict.code, verdict.reason, nowIso(), row.message_id);
+        scheduler.enqueue('sms', row.message_id, verdict.until);
+        this.announce(row.message_id, row.mission_id);
+        return null;
+      }
+      guard.record('sms', row.to);
       this.move(row, 'queued', { sent_at: null });
       if (row.mission_id && row.step_id) this.deps.linkedWork.started(row.mission_id, row.step_id);
       return { messageId: row.message_id, to: row.to, from: row.from!, body: row.body, idempotencyKey: row.message_id };
@@ -240,6 +283,9 @@ export class Messages {
   }
 }
 
-function toMessage({ error_code, error_message, ...rest }: Row): Message {
-  return { ...rest, error: error_message ? { code: error_code, message: error_message } : null };
+function toMessage({ error_code, error_message, deferred_until, deferred_code, deferred_reason, ...rest }: Row): Message {
+  return { ...rest, error: error_message ? { code: error_code, message: error_message } : null, deferred: deferredOf({ deferred_until, deferred_code, deferred_reason }) };
 }
+
+/** Failures decided here before the carrier saw the message: a refusal, not a carrier error. */
+const REFUSED_HERE = new Set(['do_not_contact', 'no_time_zone', 'calling_hours']);

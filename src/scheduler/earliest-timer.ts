@@ -10,7 +10,11 @@ export class EarliestTimer {
   private timer: NodeJS.Timeout | undefined;
   private armedFor = Infinity;
 
-  constructor(private readonly fire: () => void) {}
+  /** `now` tells when a due time has come (the scheduler's clock); the wait itself is real time. */
+  constructor(
+    private readonly fire: () => void,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** The time it is armed for; Infinity when idle. */
   get at(): number {
@@ -18,15 +22,19 @@ export class EarliestTimer {
   }
 
   arm(at: number): void {
-    if (at >= this.armedFor) return;
+    // Armed for a time that has come while its wait runs (the clock moved ahead of it): that fires now, or `at` if sooner.
+    if (this.armedFor <= this.now()) at = Math.min(at, this.armedFor);
+    else if (at >= this.armedFor) return;
     clearTimeout(this.timer);
     this.armedFor = at;
+    const delay = Math.min(Math.max(0, at - this.now()), MAX_DELAY_MS);
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.armedFor = Infinity;
-      if (Date.now() >= at) this.fire();
+      // A wait cut short at MAX_DELAY_MS goes on; a full one fires (`fire` looks at what is due and re-arms).
+      if (delay < MAX_DELAY_MS || this.now() >= at) this.fire();
       else this.arm(at);
-    }, Math.min(Math.max(0, at - Date.now()), MAX_DELAY_MS));
+    }, delay);
   }
 
   disarm(): void {

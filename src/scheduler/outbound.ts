@@ -18,11 +18,11 @@ export type OutboundFlow<Request, Accepted> = {
 /**
  * Calls and SMS share this flow: claim and record in one transaction (so nothing is sent twice), then the
  * carrier, then its answer in a second transaction. A failure to record the answer (a full disk) is logged;
- * the work stays as recorded and restart recovery settles it.
+ * the work stays as recorded and restart recovery settles it. True when the work went to the carrier.
  */
-export function dispatchOutbound<Request, Accepted>(store: Store, scheduler: Scheduler, item: WorkItem, flow: OutboundFlow<Request, Accepted>, log: Logger): void {
+export function dispatchOutbound<Request, Accepted>(store: Store, scheduler: Scheduler, item: WorkItem, flow: OutboundFlow<Request, Accepted>, log: Logger): boolean {
   const request = store.tx(() => (scheduler.claim(item.id) ? flow.prepare(item.ref_id) : null));
-  if (!request) return;
+  if (!request) return false;
   flow
     .send(request)
     .then(
@@ -34,4 +34,5 @@ export function dispatchOutbound<Request, Accepted>(store: Store, scheduler: Sch
       },
     )
     .catch((err: unknown) => log.error({ err, kind: item.kind, refId: item.ref_id }, 'could not record the carrier’s answer'));
+  return true;
 }

@@ -1,6 +1,6 @@
 import type { Logger } from '../log.js';
 import type { Store } from '../store/store.js';
-import { nowIso } from '../time.js';
+import { nowIso, systemClock, type Clock } from '../time.js';
 import { EarliestTimer } from './earliest-timer.js';
 
 export type WorkKind = 'call' | 'sms';
@@ -10,13 +10,18 @@ export type SchedulerOptions = {
   maxConcurrentCalls: number;
   minCallSpacingMs: number;
   log: Logger;
+  /** What due times are compared with; the system clock unless a test stands elsewhere in time. */
+  clock?: Clock;
 };
 
-/** Who carries out due work. `dispatch` must claim the item (`claim`) in the transaction that records the dispatch. */
+/**
+ * Who carries out due work. `dispatch` must claim the item (`claim`) in the transaction that records the dispatch,
+ * and says whether it went to the carrier (false: refused, or deferred by the guardrails to a later time).
+ */
 export type Workers = {
-  sms: { dispatch(item: WorkItem): void };
+  sms: { dispatch(item: WorkItem): boolean };
   call: {
-    dispatch(item: WorkItem): void;
+    dispatch(item: WorkItem): boolean;
     /** Calls live at the carrier right now. */
     liveCount(): number;
     /** A due call must wait for a free line or for spacing. */
@@ -31,7 +36,8 @@ const BATCH = 500;
  * for the next due item (no polling). Items are claimed in a transaction, so none is dispatched twice.
  */
 export class Scheduler {
-  private readonly timer = new EarliestTimer(() => this.run());
+  private readonly clock: Clock;
+  private readonly timer: EarliestTimer;
   private lastCallStart = 0;
   private running = false;
   private stopped = true;
@@ -40,7 +46,15 @@ export class Scheduler {
   constructor(
     private readonly store: Store,
     private readonly opts: SchedulerOptions,
-  ) {}
+  ) {
+    this.clock = opts.clock ?? systemClock;
+    this.timer = new EarliestTimer(() => this.run(), () => this.clock.now());
+  }
+
+  /** Now, on the clock due times are kept on: work computing a due time (a retry, a deferral) reads it here. */
+  now(): number {
+    return this.clock.now();
+  }
 
   /** Starts dispatching due work to `workers`; work enqueued before this waits for it. */
   start(workers: Workers): void {
@@ -81,7 +95,7 @@ export class Scheduler {
 
   /** Look again now: a line may have freed up, or new work arrived. */
   wake(): void {
-    this.arm(Date.now());
+    this.arm(this.clock.now());
   }
 
   private arm(at: number): void {
@@ -96,7 +110,7 @@ export class Scheduler {
       next = this.dispatchDue();
     } catch (err) {
       this.opts.log.error({ err }, 'scheduler pass failed; retrying in a second');
-      next = Date.now() + 1000;
+      next = this.clock.now() + 1000;
     } finally {
       this.running = false;
     }
@@ -106,7 +120,7 @@ export class Scheduler {
   /** Dispatches everything due that limits allow; returns when to look next. */
   private dispatchDue(): number {
     const workers = this.workers!;
-    const now = Date.now();
+    const now = this.clock.now();
     const dueOf = (kind: WorkKind, limit: number) =>
       this.store
         .sql(`SELECT id, kind, ref_id, due_ms FROM scheduled_work WHERE state = 'pending' AND kind = ? AND due_ms <= ? ORDER BY due_ms, id LIMIT ?`)
@@ -117,14 +131,15 @@ export class Scheduler {
 
     const { maxConcurrentCalls, minCallSpacingMs } = this.opts;
     const free = maxConcurrentCalls - workers.call.liveCount();
-    const spacedAt = this.lastCallStart + minCallSpacingMs;
+    // Spacing is a carrier's rate limit, so it runs on real time whatever clock due times are kept on.
+    const spacingLeft = () => Math.max(0, this.lastCallStart + minCallSpacingMs - Date.now());
     let next = Infinity;
-    let calls: WorkItem[] = [];
-    if (free > 0 && now >= spacedAt) {
-      // With spacing, only one call may start per window.
-      calls = dueOf('call', Math.min(free, minCallSpacingMs > 0 ? 1 : BATCH));
-      for (const item of calls) workers.call.dispatch(item);
-      if (calls.length > 0) this.lastCallStart = now;
+    let started = 0;
+    if (free > 0 && spacingLeft() === 0) {
+      // With spacing, only one call may start per window; one the guardrails deferred starts nothing.
+      const calls = dueOf('call', Math.min(free, minCallSpacingMs > 0 ? 1 : BATCH));
+      for (const item of calls) if (workers.call.dispatch(item)) started++;
+      if (started > 0) this.lastCallStart = Date.now();
     }
     const waiting = this.store
       .sql(
@@ -135,7 +150,7 @@ export class Scheduler {
     for (const w of waiting) workers.call.markWaiting(w.ref_id);
     // Calls still due: a full house is woken by a call ending, spacing by the timer.
     const moreDue = dueOf('call', 1).length > 0;
-    if (moreDue && free - calls.length > 0) next = Math.max(this.lastCallStart + minCallSpacingMs, now);
+    if (moreDue && free - started > 0) next = now + spacingLeft();
     if (sms.length === BATCH) return now;
     const upcoming = this.store.sql(`SELECT min(due_ms) AS due FROM scheduled_work WHERE state = 'pending' AND due_ms > ?`).get(now) as { due: number | null };
     return Math.min(next, upcoming.due ?? Infinity);

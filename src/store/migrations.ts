@@ -219,4 +219,38 @@ CREATE TABLE call_turn_latency (
 );
 `,
   },
+  {
+    version: 4,
+    name: 'calling guardrails: callee time zone, deferrals, contacts counted by the daily caps',
+    sql: `
+-- The callee's IANA zone when the client gave one; why and until when the guardrails last moved the work later.
+ALTER TABLE calls ADD COLUMN timezone TEXT;
+ALTER TABLE calls ADD COLUMN deferred_until TEXT;
+ALTER TABLE calls ADD COLUMN deferred_code TEXT;
+ALTER TABLE calls ADD COLUMN deferred_reason TEXT;
+ALTER TABLE messages ADD COLUMN timezone TEXT;
+ALTER TABLE messages ADD COLUMN deferred_until TEXT;
+ALTER TABLE messages ADD COLUMN deferred_code TEXT;
+ALTER TABLE messages ADD COLUMN deferred_reason TEXT;
+
+-- One row per call attempt dialed or SMS handed to the carrier, on the guardrails' clock: what the rolling 24 h
+-- per-number caps count. Older rows are pruned at start.
+CREATE TABLE contact_log (
+  number TEXT NOT NULL,
+  kind   TEXT NOT NULL CHECK (kind IN ('call','sms')),
+  at_ms  INTEGER NOT NULL
+);
+CREATE INDEX contact_log_number ON contact_log(number, kind, at_ms);
+
+-- What was dialed and sent in the last day before this version counts too.
+INSERT INTO contact_log (number, kind, at_ms)
+  SELECT c.to_number, 'call', CAST(round((julianday(a.started_at) - 2440587.5) * 86400000) AS INTEGER)
+  FROM call_attempts a JOIN calls c ON c.id = a.call_id
+  WHERE c.direction = 'outbound' AND julianday(a.started_at) > julianday('now', '-1 day');
+INSERT INTO contact_log (number, kind, at_ms)
+  SELECT to_number, 'sms', CAST(round((julianday(coalesce(sent_at, updated_at)) - 2440587.5) * 86400000) AS INTEGER)
+  FROM messages
+  WHERE direction = 'outbound' AND provider_message_id IS NOT NULL AND julianday(coalesce(sent_at, updated_at)) > julianday('now', '-1 day');
+`,
+  },
 ];

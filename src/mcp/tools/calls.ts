@@ -13,7 +13,7 @@ export const callTools: readonly ToolDefinition[] = [
     name: 'initiate_call',
     title: 'Place a phone call',
     description:
-      'Place (or schedule) an outbound phone call; returns with its call_id as soon as the carrier has taken it (a carrier refusal is an error), or at once when scheduled. mode "agent" (default) runs a voice agent that discloses it is an AI, asks one question per insight_schema field and reports answers; "notify" speaks `message` and hangs up. Add retry to redial on busy/no answer, amd to detect voicemail (and leave voicemail_message). Link to a mission step with mission_id/step_id. Then use wait_for_calls or get_call for the outcome, transcript and fields. Reuse idempotency_key when retrying a request so the number is never dialed twice.',
+      'Place (or schedule) an outbound phone call; returns with its call_id as soon as the carrier has taken it (a carrier refusal is an error), or at once when scheduled. mode "agent" (default) runs a voice agent that discloses it is an AI, asks one question per insight_schema field and reports answers; "notify" speaks `message` and hangs up. Add retry to redial on busy/no answer, amd to detect voicemail (and leave voicemail_message). Link to a mission step with mission_id/step_id. Then use wait_for_calls or get_call for the outcome, transcript and fields. Reuse idempotency_key when retrying a request so the number is never dialed twice. Guardrails: a call due outside calling hours in the callee\'s time zone (give `timezone` when you know it), or over the daily cap for the number, is accepted and deferred to the next opening: status "scheduled", `deferred` says until when and why.',
     input: z.object({
       to: e164,
       from: e164.optional().describe('Caller id; default SWITCHBOARD_FROM_NUMBER'),
@@ -24,6 +24,7 @@ export const callTools: readonly ToolDefinition[] = [
       assistant_id: z.string().optional().describe('A saved assistant (asst_…) whose settings fill what is not given here'),
       insight_schema: insightSchemaInput.optional(),
       scheduled_at: z.string().optional().describe('ISO 8601 time with zone; omit to call now'),
+      timezone: z.string().optional().describe('The callee\'s IANA time zone (e.g. America/Chicago) for calling hours; default: derived from the number'),
       retry: z
         .object({
           max_attempts: z.number().int().describe('1–10, counting the first try'),
@@ -42,8 +43,9 @@ export const callTools: readonly ToolDefinition[] = [
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     handle: async (app, args) => {
       const { call, created } = app.calls.initiate(args);
-      // A call placed now answers once the carrier took it, so a refusal comes back as an error.
-      const current = created && args.scheduled_at === undefined ? await app.calls.confirmDial(call.call_id) : call;
+      // A call placed now answers once the carrier took it, so a refusal comes back as an error; one the guardrails
+      // deferred answers at once, `scheduled` with `deferred` saying why and until when.
+      const current = created && args.scheduled_at === undefined && !call.deferred ? await app.calls.confirmDial(call.call_id) : call;
       return { ...current, created };
     },
   }),

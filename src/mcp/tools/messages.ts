@@ -8,12 +8,13 @@ export const messageTools: readonly ToolDefinition[] = [
     name: 'schedule_sms',
     title: 'Send or schedule an SMS',
     description:
-      'Send a text message now, or at scheduled_at. Returns with message_id as soon as the carrier has taken it (a refusal is an error); the status moves to sent and delivered (or failed with the carrier\'s reason). Replies show up in list_messages. Numbers on the do-not-contact list (for example after they texted STOP) are never messaged.',
+      'Send a text message now, or at scheduled_at. Returns with message_id as soon as the carrier has taken it (a refusal is an error); the status moves to sent and delivered (or failed with the carrier\'s reason). Replies show up in list_messages. Numbers on the do-not-contact list (for example after they texted STOP) are never messaged. A message due outside calling hours in the recipient\'s time zone, or over the daily cap for the number, is accepted and deferred to the next opening (`deferred` says until when and why).',
     input: z.object({
       to: e164,
       body: z.string().describe('Up to 1600 characters'),
       from: e164.optional().describe('Sender; default SWITCHBOARD_FROM_NUMBER'),
       scheduled_at: z.string().optional().describe('ISO 8601 time with zone; omit to send now'),
+      timezone: z.string().optional().describe('The recipient\'s IANA time zone (e.g. Europe/Paris) for calling hours; default: derived from the number'),
       mission_id: z.string().optional(),
       step_id: z.string().optional(),
       idempotency_key: z.string().min(1).max(200).optional().describe('Same key → same message, never sent twice'),
@@ -22,7 +23,7 @@ export const messageTools: readonly ToolDefinition[] = [
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     handle: async (app, args) => {
       const { message, created } = app.messages.schedule(args);
-      const current = created && args.scheduled_at === undefined ? await app.messages.confirmSend(message.message_id) : message;
+      const current = created && args.scheduled_at === undefined && !message.deferred ? await app.messages.confirmSend(message.message_id) : message;
       return { ...current, created };
     },
   }),
@@ -45,7 +46,7 @@ export const messageTools: readonly ToolDefinition[] = [
   defineTool({
     name: 'list_do_not_contact',
     title: 'List do-not-contact numbers',
-    description: 'Numbers Switchboard will not call or text: those who replied STOP and those added by hand.',
+    description: 'Numbers Switchboard will not call or text: those who replied STOP, those who asked on a call not to be called again, and those added by hand.',
     input: z.object({}),
     output: z.object({ entries: z.array(DoNotContactEntry) }),
     annotations: READ_ONLY,
