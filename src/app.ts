@@ -71,20 +71,21 @@ export async function createApp(config: Config, log: Logger, opts: { listen?: bo
     const insights = new Insights(store);
     const doNotContact = new DoNotContact(store);
     const clock = opts.clock ?? systemClock;
+
+    const carrier = createCarrierContext({ config, log, store, doNotContact, voice: new ScriptedAgent() });
+    opened.push(() => carrier.stop());
+    const provider = await createProvider(config, carrier.ctx);
+    opened.push(() => provider.stop());
     const guard = new OutboundGuard(
       store,
       {
         hours: parseCallingHours(config.SWITCHBOARD_CALLING_HOURS),
         owners: config.SWITCHBOARD_OWNER_NUMBERS,
         maxPerDay: { call: config.SWITCHBOARD_MAX_CALLS_PER_NUMBER_PER_DAY, sms: config.SWITCHBOARD_MAX_SMS_PER_NUMBER_PER_DAY },
+        zoneOf: (number) => provider.timezoneOf?.(number),
       },
       clock,
     );
-
-    const carrier = createCarrierContext({ config, log, store, doNotContact, voice: new ScriptedAgent() });
-    opened.push(() => carrier.stop());
-    const provider = await createProvider(config, carrier.ctx);
-    opened.push(() => provider.stop());
 
     const scheduler = new Scheduler(store, {
       maxConcurrentCalls: config.SWITCHBOARD_MAX_CONCURRENT_CALLS,

@@ -149,6 +149,33 @@ describe('calling hours in the callee’s time zone', () => {
   });
 });
 
+describe('calling hours on the simulated carrier', () => {
+  const LOCAL = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  /** The first whole hour of 2026-01-15 (UTC) when it is `hour` o'clock where Switchboard runs. */
+  const localHour = (hour: number) => {
+    for (let h = 0; h < 48; h++) {
+      const at = Date.UTC(2026, 0, 15, h);
+      if (Number(new Intl.DateTimeFormat('en-GB', { timeZone: LOCAL, hour: '2-digit', hourCycle: 'h23' }).format(at)) === hour) return new Date(at).toISOString();
+    }
+    throw new Error('no such hour');
+  };
+
+  it('a built-in person (a made-up 555 number) lives where Switchboard runs; a directory timezone says otherwise', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'people.json');
+    writeFileSync(file, JSON.stringify({ '+15550109001': { name: 'Tokyo Office', timezone: 'Asia/Tokyo' } }));
+    const clock = await start(localHour(3), { SWITCHBOARD_SIM_DIRECTORY: file });
+    const local = await h.call('initiate_call', { to: '+15550100001', mode: 'notify', message: 'Hi.' });
+    expect(local.deferred).toMatchObject({ code: 'calling_hours' });
+    expect(local.deferred.reason).toContain(`it is 03:00 in ${LOCAL}`);
+
+    clock.set('2026-01-15T20:00:00Z'); // 05:00 in Tokyo
+    const tokyo = await h.call('initiate_call', { to: '+15550109001', mode: 'notify', message: 'Hi.' });
+    expect(tokyo.deferred).toMatchObject({ code: 'calling_hours', until: '2026-01-15T23:00:00.000Z' });
+    expect(tokyo.deferred.reason).toContain('it is 05:00 in Asia/Tokyo');
+  });
+});
+
 describe('daily caps per number, rolling 24 h', () => {
   const CAPS = { SWITCHBOARD_CALLING_HOURS: 'off', SWITCHBOARD_MAX_CALLS_PER_NUMBER_PER_DAY: '3', SWITCHBOARD_MAX_SMS_PER_NUMBER_PER_DAY: '5' };
   const ACE = '+15550100001';

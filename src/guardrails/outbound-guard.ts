@@ -10,6 +10,8 @@ export type GuardSettings = {
   /** The people the agent works for: exempt from calling hours and caps. */
   owners: readonly string[];
   maxPerDay: Record<ContactKind, number>;
+  /** Where the carrier itself places a number (the simulated carrier's people), before the number's own zones. */
+  zoneOf?: (number: string) => string | undefined;
 };
 
 /** Why work was moved later, as get_call and list_messages show it (`until` as ISO 8601). */
@@ -56,7 +58,8 @@ export class OutboundGuard {
   check(kind: ContactKind, to: string, timezone: string | null, atMs = this.clock.now()): Verdict {
     const { hours, maxPerDay } = this.settings;
     if (this.isOwner(to)) return GO;
-    const zones = timezone ? [timezone] : hours && zonesOfNumber(to);
+    const known = timezone ?? this.settings.zoneOf?.(to);
+    const zones = known ? [known] : hours && zonesOfNumber(to);
     if (hours && !zones) {
       return {
         kind: 'refuse',

@@ -29,6 +29,11 @@ export interface TelephonyProvider {
   sendSms(req: SendSmsRequest): Promise<{ providerMessageId: string }>;
   /** Carrier webhook endpoints to mount on the sidecar (empty for sim). */
   readonly webhooks: readonly WebhookRoute[];
+  /**
+   * The time zone of a number, when the carrier knows it better than the number does (the simulated carrier knows
+   * where its people live); calling hours otherwise go by the call's `timezone` or the number's own zones.
+   */
+  timezoneOf?(number: string): string | undefined;
   /** Media WebSocket paths the carrier streams live calls to (empty without live voice). */
   readonly mediaStreams: readonly MediaRoute[];
   stop(): Promise<void>;

@@ -44,6 +44,14 @@ export class SimCarrier implements TelephonyProvider {
     return { providerCallId };
   }
 
+  /**
+   * Where a simulated person lives, for calling hours: their directory `timezone`; for made-up numbers in area code
+   * 555 (the built-in people's), which no zone map places, where Switchboard runs; otherwise the number says.
+   */
+  timezoneOf(number: string): string | undefined {
+    return this.directory.lookup(number).timezone ?? (FICTIONAL.test(number) ? LOCAL_ZONE : undefined);
+  }
+
   async hangup(providerCallId: string): Promise<'hung_up' | 'gone'> {
     const call = this.live.get(providerCallId);
     if (!call) return 'gone';
@@ -142,6 +150,10 @@ export class SimCarrier implements TelephonyProvider {
     return 0.4 + text.length * 0.05;
   }
 }
+
+const LOCAL_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
+/** The sim's own made-up numbers: area code 555, which is not assigned anywhere. */
+const FICTIONAL = /^\+1555\d{7}$/;
 
 /** One simulated call: the ring, the person (or machine) at the other end, and the line the agent talks on. */
 class SimCall implements VoiceLine {

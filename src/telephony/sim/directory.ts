@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { canonicalTimeZone } from '../../guardrails/calling-hours.js';
 import { hasE164Shape, isE164 } from '../../phone.js';
 
 export const BEHAVIORS = ['answer', 'busy', 'no_answer', 'voicemail', 'ivr', 'busy_then_answer', 'fail'] as const;
@@ -15,6 +16,8 @@ const PersonSchema = z
     sms_reply: z.string().min(1).optional(),
     /** In a conversation call, what the person says to each question that names none of their facts, in order. */
     replies: z.array(z.string().min(1)).default([]),
+    /** Where the person lives, for calling hours (an IANA name); by default where Switchboard runs. */
+    timezone: z.string().refine((zone) => canonicalTimeZone(zone) !== null, 'must be an IANA time zone name such as America/Chicago').optional(),
   })
   .strict();
 
