@@ -1,12 +1,7 @@
-import type { Assistants } from '../assistants/assistants.js';
-import type { DoNotContact } from '../guardrails/do-not-contact.js';
-import type { OutboundGuard } from '../guardrails/outbound-guard.js';
-import type { AgentReport, Insights } from '../insights/insights.js';
-import type { Logger } from '../log.js';
-import type { LinkedWork } from '../missions/linked-work.js';
-import type { Scheduler, WorkItem } from '../scheduler/scheduler.js';
+import type { AgentReport } from '../insights/insights.js';
+import type { WorkItem } from '../scheduler/scheduler.js';
 import type { Store } from '../store/store.js';
-import type { CallRef, CarrierEvent, LiveCallInfo, TelephonyProvider } from '../telephony/provider.js';
+import type { CallRef, CarrierEvent, LiveCallInfo } from '../telephony/provider.js';
 import { agentPlan, applyCallEvent, liveInfo, recordInbound, recordReport } from './carrier-events.js';
 import type { CallsContext, CallsOptions } from './context.js';
 import { confirmDial, dispatchCall, liveCount, markWaiting } from './dispatch.js';
@@ -30,16 +25,7 @@ export class Calls {
 
   constructor(
     store: Store,
-    deps: {
-      provider: TelephonyProvider;
-      scheduler: Scheduler;
-      assistants: Assistants;
-      insights: Insights;
-      doNotContact: DoNotContact;
-      guard: OutboundGuard;
-      linkedWork: LinkedWork;
-      log: Logger;
-    },
+    deps: Omit<CallsContext, 'store' | 'records' | 'ledger' | 'opts' | 'deadlines'>,
     opts: CallsOptions,
   ) {
     this.records = new CallRecords(store, deps.insights);
