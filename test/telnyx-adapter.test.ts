@@ -1,82 +1,26 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../src/config.js';
-import { startSidecar, type Sidecar } from '../src/http/server.js';
-import { CarrierError, type PlaceCallRequest, type TelephonyProvider } from '../src/telephony/provider.js';
+import { CarrierError } from '../src/telephony/provider.js';
 import { decodeClientState } from '../src/telephony/telnyx/client-state.js';
 import { diagnose } from '../src/doctor/doctor.js';
 import { telnyxDoctor } from '../src/telephony/telnyx/doctor.js';
 import { createTelnyxProvider } from '../src/telephony/telnyx/provider.js';
 import { verifyTelnyxSignature, parseTelnyxPublicKey } from '../src/telephony/telnyx/signature.js';
 import { FakeDomain } from './fakes/fake-domain.js';
-import { TelnyxEmulator, type EmulatedCall } from './fakes/telnyx-emulator.js';
-import { freePort, until } from './helpers.js';
+import { adapterHarness, OUR_NUMBER, placeCall, type AdapterHarness } from './fakes/telnyx-adapter-harness.js';
+import { until } from './helpers.js';
 
-const OUR_NUMBER = '+12125550100';
 const CALLER = '+12125550199';
 const GREETING = 'Hello, you have reached Switchboard.';
 
-type Harness = { emulator: TelnyxEmulator; sidecar: Sidecar; provider: TelephonyProvider; domain: FakeDomain };
-const open: Harness[] = [];
+type Harness = AdapterHarness;
 
-afterEach(async () => {
-  for (const h of open.splice(0)) {
-    await h.emulator.settled();
-    await h.provider.stop();
-    await h.sidecar.close();
-    await h.emulator.close();
-  }
-});
-
-/** Emulator + provider + sidecar on the port SWITCHBOARD_PUBLIC_URL names, where the emulator posts webhooks. */
-async function harness(opts: { key?: 'raw' | 'der'; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<Harness> {
-  const emulator = await TelnyxEmulator.start({ speakMs: 40 });
-  const port = await freePort();
-  const config = loadConfig({
-    SWITCHBOARD_DATA_DIR: join(tmpdir(), 'switchboard-telnyx-test-none'),
-    SWITCHBOARD_PROVIDER: 'telnyx',
-    SWITCHBOARD_PUBLIC_URL: `http://127.0.0.1:${port}`,
-    SWITCHBOARD_FROM_NUMBER: OUR_NUMBER,
-    SWITCHBOARD_INBOUND_GREETING: 'Default greeting.',
-    TELNYX_API_KEY: emulator.apiKey,
-    TELNYX_CONNECTION_ID: emulator.connectionId,
-    TELNYX_PUBLIC_KEY: opts.key === 'der' ? emulator.publicKeyDer : emulator.publicKeyRaw,
-    TELNYX_MESSAGING_PROFILE_ID: '40017f8e-49bd-4f16-9e3d-ef103f916228',
-    SWITCHBOARD_TELNYX_API_URL: emulator.url,
-    ...opts.env,
-  });
-  const domain = new FakeDomain(config);
-  const provider = createTelnyxProvider(domain, { retry: { tries: 3, baseDelayMs: 5 }, requestTimeoutMs: opts.timeoutMs ?? 2000 });
-  const sidecar = await startSidecar({ host: '127.0.0.1', port, log: domain.log, routes: provider.webhooks, health: () => ({ ok: true }) });
-  emulator.webhookUrl = `${sidecar.url}/webhooks/telnyx`;
-  const h = { emulator, sidecar, provider, domain };
-  open.push(h);
-  return h;
-}
-
-let seq = 0;
-async function placeCall(h: Harness, to: string, over: Partial<PlaceCallRequest> = {}): Promise<{ callId: string; call: EmulatedCall }> {
-  const callId = `call_${++seq}`;
-  const req: PlaceCallRequest = {
-    callId,
-    attempt: 1,
-    to,
-    from: OUR_NUMBER,
-    mode: 'notify',
-    message: 'Your table for two is ready.',
-    amd: 'off',
-    ringTimeoutSeconds: 25,
-    maxDurationSeconds: 120,
-    idempotencyKey: `${callId}-attempt-1`,
-    ...over,
-  };
-  h.domain.dialing(req);
-  const { providerCallId } = await h.provider.placeCall(req);
-  h.domain.linked(callId, providerCallId);
-  return { callId, call: h.emulator.calls.get(providerCallId)! };
-}
+/** The adapter with this file's settings: an inbound greeting and a messaging profile. */
+const harness = (opts: { key?: 'raw' | 'der'; env?: Record<string, string>; timeoutMs?: number } = {}) =>
+  adapterHarness({ ...opts, env: { SWITCHBOARD_INBOUND_GREETING: 'Default greeting.', TELNYX_MESSAGING_PROFILE_ID: '40017f8e-49bd-4f16-9e3d-ef103f916228', ...opts.env } });
 
 async function finished(h: Harness, callId: string) {
   const ended = await until(() => h.domain.ended(callId), `call ${callId} to end`);

@@ -1,77 +1,21 @@
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
-import { startSidecar, type Sidecar } from '../src/http/server.js';
-import { CarrierError, type CallRef, type Heard, type PlaceCallRequest, type TelephonyProvider, type VoiceLine } from '../src/telephony/provider.js';
-import { createTelnyxProvider } from '../src/telephony/telnyx/provider.js';
-import { FakeDomain } from './fakes/fake-domain.js';
-import { TelnyxEmulator, type EmulatedCall } from './fakes/telnyx-emulator.js';
-import { freePort, until } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { CarrierError, type CallRef, type Heard, type PlaceCallRequest, type VoiceLine } from '../src/telephony/provider.js';
+import { adapterHarness, OUR_NUMBER, placeCall, type AdapterHarness } from './fakes/telnyx-adapter-harness.js';
+import type { EmulatedCall } from './fakes/telnyx-emulator.js';
+import { until } from './helpers.js';
 
 /**
  * The Telnyx adapter's side of conversation calls, without the core: FakeDomain's converse() runs a tiny scripted
  * conversation over the line the adapter hands it, against the emulator's text-level person (scriptConversation).
  */
 
-const OUR_NUMBER = '+12125550100';
 const CALLER = '+12125550199';
 
-type Harness = { emulator: TelnyxEmulator; sidecar: Sidecar; provider: TelephonyProvider; domain: FakeDomain };
-const open: Harness[] = [];
+type Harness = AdapterHarness;
 
-afterEach(async () => {
-  for (const h of open.splice(0)) {
-    await h.emulator.settled();
-    await h.provider.stop();
-    await h.sidecar.close();
-    await h.emulator.close();
-  }
-});
-
-async function harness(speakMs = 20): Promise<Harness> {
-  const emulator = await TelnyxEmulator.start({ speakMs });
-  const port = await freePort();
-  const config = loadConfig({
-    SWITCHBOARD_DATA_DIR: join(tmpdir(), 'switchboard-telnyx-test-none'),
-    SWITCHBOARD_PROVIDER: 'telnyx',
-    SWITCHBOARD_PUBLIC_URL: `http://127.0.0.1:${port}`,
-    SWITCHBOARD_FROM_NUMBER: OUR_NUMBER,
-    TELNYX_API_KEY: emulator.apiKey,
-    TELNYX_CONNECTION_ID: emulator.connectionId,
-    TELNYX_PUBLIC_KEY: emulator.publicKeyRaw,
-    SWITCHBOARD_TELNYX_API_URL: emulator.url,
-  });
-  const domain = new FakeDomain(config);
-  const provider = createTelnyxProvider(domain, { retry: { tries: 3, baseDelayMs: 5 }, requestTimeoutMs: 2000 });
-  const sidecar = await startSidecar({ host: '127.0.0.1', port, log: domain.log, routes: provider.webhooks, health: () => ({ ok: true }) });
-  emulator.webhookUrl = `${sidecar.url}/webhooks/telnyx`;
-  const h = { emulator, sidecar, provider, domain };
-  open.push(h);
-  return h;
-}
-
-let seq = 0;
-async function placeCall(h: Harness, to: string, over: Partial<PlaceCallRequest> = {}): Promise<{ callId: string; call: EmulatedCall }> {
-  const callId = `call_${++seq}`;
-  const req: PlaceCallRequest = {
-    callId,
-    attempt: 1,
-    to,
-    from: OUR_NUMBER,
-    mode: 'conversation',
-    message: 'Hi, is this Nino’s?',
-    amd: 'off',
-    ringTimeoutSeconds: 25,
-    maxDurationSeconds: 120,
-    idempotencyKey: `${callId}-attempt-1`,
-    ...over,
-  };
-  h.domain.dialing(req);
-  const { providerCallId } = await h.provider.placeCall(req);
-  h.domain.linked(callId, providerCallId);
-  return { callId, call: h.emulator.calls.get(providerCallId)! };
-}
+const harness = (speakMs = 20) => adapterHarness({ speakMs });
+const dialConversation = (h: Harness, to: string, over: Partial<PlaceCallRequest> = {}) =>
+  placeCall(h, to, { mode: 'conversation', message: 'Hi, is this Nino’s?', ...over });
 
 /**
  * What the scripted conversation did: the ref and line it got, and in order what it said (once each say resolved) and
@@ -131,7 +75,7 @@ describe('telnyx conversation calls', () => {
       await say('Thank you, goodbye.');
       await line.hangup();
     });
-    const { callId, call } = await placeCall(h, to);
+    const { callId, call } = await dialConversation(h, to);
     const ended = await finished(h, callId);
     await c.done;
 
@@ -180,7 +124,7 @@ describe('telnyx conversation calls', () => {
       await listen();
       await line.hangup();
     });
-    const { callId, call } = await placeCall(h, to);
+    const { callId, call } = await dialConversation(h, to);
     const ended = await finished(h, callId);
     await c.done;
 
@@ -213,7 +157,7 @@ describe('telnyx conversation calls', () => {
       await listen();
       await line.hangup();
     });
-    const { callId, call } = await placeCall(h, to);
+    const { callId, call } = await dialConversation(h, to);
     await finished(h, callId);
     await c.done;
 
@@ -230,7 +174,7 @@ describe('telnyx conversation calls', () => {
     const c = converse(h, async ({ say }) => {
       await say('Hello, is this Sam?');
     });
-    const { callId, call } = await placeCall(h, to, { amd: 'detect' });
+    const { callId, call } = await dialConversation(h, to, { amd: 'detect' });
     const ended = await finished(h, callId);
     await c.done;
 
@@ -251,7 +195,7 @@ describe('telnyx conversation calls', () => {
       await say('Sorry, let me say that more briefly.');
       await line.hangup();
     });
-    const { callId, call } = await placeCall(h, to);
+    const { callId, call } = await dialConversation(h, to);
     await finished(h, callId);
     await c.done;
 
