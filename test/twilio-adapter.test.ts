@@ -1,57 +1,17 @@
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { startSidecar, type Sidecar } from '../src/http/server.js';
-import { CarrierError, type CarrierEvent, type PlaceCallRequest, type TelephonyProvider } from '../src/telephony/provider.js';
+import { CarrierError, type CarrierEvent, type PlaceCallRequest } from '../src/telephony/provider.js';
 import { diagnose } from '../src/doctor/doctor.js';
 import { twilioDoctor } from '../src/telephony/twilio/doctor.js';
-import { createTwilioProvider } from '../src/telephony/twilio/provider.js';
 import { isSignedByTwilio } from '../src/telephony/twilio/signature.js';
-import { FakeDomain } from './fakes/fake-domain.js';
-import { TwilioEmulator, type AnsweredByValue, type Callee } from './fakes/twilio-emulator.js';
-import { freePort } from './helpers.js';
+import { ACCOUNT_SID, AUTH_TOKEN, OUR_NUMBER, world, type World } from './fakes/twilio-adapter-harness.js';
+import type { AnsweredByValue, Callee } from './fakes/twilio-emulator.js';
 
-const ACCOUNT_SID = `AC${'ab'.repeat(16)}`;
-const AUTH_TOKEN = '0123456789abcdef0123456789abcdef';
-const OUR_NUMBER = '+12125550100';
 const PERSON = '+12125550111';
 
-type World = { emulator: TwilioEmulator; domain: FakeDomain; twilio: TelephonyProvider; sidecar: Sidecar; publicUrl: string };
-const worlds: World[] = [];
-
-afterEach(async () => {
-  for (const w of worlds.splice(0)) {
-    await w.emulator.close();
-    await w.sidecar.close();
-    await w.twilio.stop();
-  }
-});
-
-/** The real SDK talks to the emulator; the emulator calls the real sidecar, whose URL is the public URL. */
-async function world(callees: Record<string, Callee> = {}, env: Record<string, string> = {}): Promise<World> {
-  const emulator = await new TwilioEmulator(ACCOUNT_SID, AUTH_TOKEN, callees).start();
-  const port = await freePort();
-  const publicUrl = `http://127.0.0.1:${port}`;
-  const config = loadConfig({
-    SWITCHBOARD_DATA_DIR: join(tmpdir(), 'switchboard-twilio-unused'), // the adapter never opens the store
-    SWITCHBOARD_PROVIDER: 'twilio',
-    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
-    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-    SWITCHBOARD_PUBLIC_URL: publicUrl,
-    SWITCHBOARD_FROM_NUMBER: OUR_NUMBER,
-    SWITCHBOARD_TWILIO_API_URL: emulator.url,
-    ...env,
-  });
-  const domain = new FakeDomain(config);
-  const twilio = createTwilioProvider(domain, { retry: { tries: 3, baseDelayMs: 1 } });
-  const sidecar = await startSidecar({ host: '127.0.0.1', port, log: domain.log, routes: twilio.webhooks, health: () => ({}) });
-  emulator.numberWebhooks = { voiceUrl: `${publicUrl}/webhooks/twilio/voice`, smsUrl: `${publicUrl}/webhooks/twilio/sms` };
-  const w = { emulator, domain, twilio, sidecar, publicUrl };
-  worlds.push(w);
-  return w;
-}
 
 let nextCall = 0;
 /** Places a call the way the domain would, and waits until Twilio has played it out. */

@@ -1,13 +1,8 @@
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
-import { startSidecar, type Sidecar } from '../src/http/server.js';
-import type { CallRef, Heard, PlaceCallRequest, TelephonyProvider, VoiceLine } from '../src/telephony/provider.js';
-import { createTwilioProvider } from '../src/telephony/twilio/provider.js';
-import { FakeDomain } from './fakes/fake-domain.js';
-import { TwilioEmulator, type Callee, type EmulatedCall } from './fakes/twilio-emulator.js';
-import { freePort, until } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import type { CallRef, Heard, PlaceCallRequest, VoiceLine } from '../src/telephony/provider.js';
+import { OUR_NUMBER, world, type World } from './fakes/twilio-adapter-harness.js';
+import type { EmulatedCall } from './fakes/twilio-emulator.js';
+import { until } from './helpers.js';
 
 /**
  * Twilio conversation calls at the carrier edge: the real adapter (TwiML, webhooks, REST) against the Twilio emulator,
@@ -15,9 +10,6 @@ import { freePort, until } from './helpers.js';
  * one listen() always pending, a say() per sentence, hangup() at the end.
  */
 
-const ACCOUNT_SID = `AC${'ef'.repeat(16)}`;
-const AUTH_TOKEN = 'abcdefabcdef0123456789abcdef0123';
-const OUR_NUMBER = '+12125550100';
 const PERSON = '+12125550111';
 
 const OPENING = 'Hello, this is an AI assistant calling for Ace Roofing.';
@@ -25,42 +17,6 @@ const PRICE = 'What is your price per square?';
 const START = 'When could you start?';
 const GOODBYE = 'Thank you, goodbye!';
 
-type World = { emulator: TwilioEmulator; domain: FakeDomain; twilio: TelephonyProvider; sidecar: Sidecar; publicUrl: string };
-const worlds: World[] = [];
-
-afterEach(async () => {
-  for (const w of worlds.splice(0)) {
-    await w.emulator.close();
-    await w.sidecar.close();
-    await w.twilio.stop();
-  }
-});
-
-async function world(callees: Record<string, Callee> = {}): Promise<World> {
-  const emulator = await new TwilioEmulator(ACCOUNT_SID, AUTH_TOKEN, callees).start();
-  const port = await freePort();
-  const publicUrl = `http://127.0.0.1:${port}`;
-  const config = loadConfig({
-    SWITCHBOARD_DATA_DIR: join(tmpdir(), 'switchboard-twilio-unused'),
-    SWITCHBOARD_PROVIDER: 'twilio',
-    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
-    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-    SWITCHBOARD_PUBLIC_URL: publicUrl,
-    SWITCHBOARD_FROM_NUMBER: OUR_NUMBER,
-    SWITCHBOARD_TWILIO_API_URL: emulator.url,
-  });
-  const domain = new FakeDomain(config);
-  const twilio = createTwilioProvider(domain, { retry: { tries: 3, baseDelayMs: 1 } });
-  const sidecar = await startSidecar({ host: '127.0.0.1', port, log: domain.log, routes: twilio.webhooks, health: () => ({}) });
-  emulator.numberWebhooks = {
-    voiceUrl: `${publicUrl}/webhooks/twilio/voice`,
-    smsUrl: `${publicUrl}/webhooks/twilio/sms`,
-    statusCallback: `${publicUrl}/webhooks/twilio/status`,
-  };
-  const w = { emulator, domain, twilio, sidecar, publicUrl };
-  worlds.push(w);
-  return w;
-}
 
 /** The line as the conversation engine uses it: one listen() always pending; `log` is what was said (once played) and heard, in order. */
 class Talk {
