@@ -6,6 +6,7 @@ import type { Logger } from './log.js';
 import type { Messages } from './messages/messages.js';
 import type { Store } from './store/store.js';
 import { recordDelivery } from './store/webhook-inbox.js';
+import { nowIso } from './time.js';
 import type { CallRef, CarrierEvent, InboundDecision, ProviderContext } from './telephony/provider.js';
 import { INBOUND_DISCLOSURE } from './voice/disclosure.js';
 import type { VoiceEngine } from './voice/engine.js';
@@ -113,22 +114,20 @@ export function createCarrierContext(deps: { config: Config; log: Logger; store:
 
 /** What a conversation records, as events of its call, and how it tells waiters an inbound call rings through. */
 function conversationSink(ref: CallRef, callId: string, deliver: (events: CarrierEvent[]) => void, store: Store): ConversationSink {
-  const at = () => new Date().toISOString();
   return {
-    turn: (speaker, text) => deliver([{ ...ref, type: 'call.transcript', speaker, text, at: at() }]),
-    report: (outcome, summary) => deliver([{ ...ref, type: 'call.report', report: { outcome, summary, fields: {} }, at: at() }]),
+    turn: (speaker, text) => deliver([{ ...ref, type: 'call.transcript', speaker, text, at: nowIso() }]),
+    report: (outcome, summary) => deliver([{ ...ref, type: 'call.report', report: { outcome, summary, fields: {} }, at: nowIso() }]),
     ringing: () => store.changes.publish({ kind: 'inbound', id: callId }),
   };
 }
 
 /** What a live voice session records, as events of its attempt through the same delivery path as the carrier's. */
 function liveVoiceSink(ref: AttemptRef, deliver: (events: CarrierEvent[]) => void): Omit<VoiceCallSink, 'closed'> {
-  const at = () => new Date().toISOString();
   return {
     transcript: (speaker, text, when) => deliver([{ ...ref, type: 'call.transcript', speaker, text, at: when }]),
-    report: (report) => deliver([{ ...ref, type: 'call.report', report, at: at() }]),
-    pressed: (digits) => deliver([{ ...ref, type: 'call.dtmf', digits, at: at() }]),
+    report: (report) => deliver([{ ...ref, type: 'call.report', report, at: nowIso() }]),
+    pressed: (digits) => deliver([{ ...ref, type: 'call.dtmf', digits, at: nowIso() }]),
     latency: (t) => deliver([{ ...ref, type: 'call.turn_latency', turn: t.turn, modelMs: t.modelMs, firstFrameMs: t.firstFrameMs, at: t.at }]),
-    failed: (code, message) => deliver([{ ...ref, type: 'call.ended', status: 'failed', cause: 'voice_agent_failed', errorCode: code, errorMessage: message, at: at() }]),
+    failed: (code, message) => deliver([{ ...ref, type: 'call.ended', status: 'failed', cause: 'voice_agent_failed', errorCode: code, errorMessage: message, at: nowIso() }]),
   };
 }

@@ -39,7 +39,7 @@ const NOUN: Record<ContactKind, [one: string, many: string, done: string]> = { c
  * retried and recovered work obeys it too, whatever changed since), where `record` then counts the contact.
  */
 export class OutboundGuard {
-  readonly contacts: ContactLog;
+  private readonly contacts: ContactLog;
 
   constructor(
     store: Store,

@@ -36,10 +36,6 @@ export class LiveVoice implements LiveVoicePort {
     this.timer.unref();
   }
 
-  get size(): number {
-    return this.byCall.size;
-  }
-
   /** An agent call is ringing: open its model session now, so the first words are not late. */
   prepare(ref: AttemptRef): void {
     this.entry(ref);

@@ -41,6 +41,9 @@ export interface MediaHub {
   claim(start: StreamStart): MediaListener | undefined;
 }
 
+/** The URL a carrier's media stream connects to: the public origin as a WebSocket URL (wss:// behind https). */
+export const mediaSocketUrl = (publicUrl: string, path: string): string => `${publicUrl.replace(/^http/, 'ws')}${path}`;
+
 /** A WebSocket path a carrier's media streams connect to, mounted on the sidecar. */
 export type MediaRoute = {
   path: string;

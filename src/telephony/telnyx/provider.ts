@@ -8,6 +8,7 @@ import { TELNYX_MEDIA_PATH, telnyxMediaRoute, type TelnyxCallControl } from './m
 import { CommandRunner } from './commands.js';
 import { callStatusEvents } from './call-status.js';
 import { TelnyxConversationLine } from './conversation.js';
+import { mediaSocketUrl } from '../../voice/media-port.js';
 import { isCallGone, isCallUnknown } from './errors.js';
 import { messageEvents, type TelnyxEvent } from './events.js';
 import { commandId, TelnyxRest } from './rest.js';
@@ -57,7 +58,7 @@ export function createTelnyxProvider(ctx: ProviderContext, opts: TelnyxProviderO
     greetings: new Map<string, string>(),
     defaultGreeting: ctx.inboundGreeting,
     streamToken: (ref) => voice?.streamToken(ref),
-    mediaUrl: `${publicUrl.replace(/^http/, 'ws')}${TELNYX_MEDIA_PATH}`,
+    mediaUrl: mediaSocketUrl(publicUrl, TELNYX_MEDIA_PATH),
     conversing: (id) => conversations.has(id),
   };
   const control: TelnyxCallControl = {

@@ -6,6 +6,7 @@ import { TWILIO_MEDIA_PATH } from './media-stream.js';
 import { TWILIO_WEBHOOK_PATHS, type TwilioWebhookKind } from './paths.js';
 import { formParams, isSignedByTwilio } from './signature.js';
 import { INBOUND_DISCLOSURE } from '../../voice/disclosure.js';
+import { mediaSocketUrl } from '../../voice/media-port.js';
 import { callStatusEvents, eventTime, smsStatusEvents, type TwilioParams } from './status.js';
 import { emptyMessagingTwiml, renderVoiceTwiml, spokenTexts, type Verb } from './twiml.js';
 import { hasE164Shape } from '../../phone.js';
@@ -23,7 +24,7 @@ const WITHHELD = new Set(['+266696687', '+7378742833', '+86282452253', '+2562533
  */
 export function createTwilioWebhooks(ctx: ProviderContext, publicUrl: string, conversations: TwilioConversations): WebhookRoute[] {
   const log = ctx.log.child({ carrier: 'twilio' });
-  const mediaUrl = `${publicUrl.replace(/^http/, 'ws')}${TWILIO_MEDIA_PATH}`;
+  const mediaUrl = mediaSocketUrl(publicUrl, TWILIO_MEDIA_PATH);
   const authToken = ctx.config.TWILIO_AUTH_TOKEN;
   const skipVerify = ctx.config.SWITCHBOARD_INSECURE_SKIP_WEBHOOK_VERIFY;
   if (skipVerify) {
