@@ -59,9 +59,7 @@ export function initiateCall(c: CallsContext, input: InitiateCallInput): { call:
     }
     if (c.doNotContact.has(input.to)) throw new UserError(`${input.to} is on the do-not-contact list, so no call was placed.`, { code: 'refused' });
     // Calling hours and the daily cap at the time asked for: work due outside them is accepted for the next opening.
-    const verdict = c.guard.check('call', input.to, timezone, dueMs);
-    if (verdict.kind === 'refuse') throw new UserError(`${verdict.message} No call was placed.`, { code: 'refused' });
-    const deferred = verdict.kind === 'defer' ? verdict : null;
+    const deferred = c.guard.checkRequest('call', input.to, timezone, dueMs);
     if (deferred) dueMs = deferred.until;
     const missionId = input.mission_id === undefined ? null : linkedWork.resolveTarget(input.mission_id, input.step_id);
     const missionSchema = missionId && !schema ? linkedWork.missionInsightSchema(missionId) : undefined;

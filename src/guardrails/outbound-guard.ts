@@ -1,3 +1,4 @@
+import { UserError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { iso, type Clock } from '../time.js';
 import { inWindow, localMinutes, localTime, nextOpening, type CallingHours } from './calling-hours.js';
@@ -96,6 +97,16 @@ export class OutboundGuard {
       }
     }
     return code ? { kind: 'defer', until: t, code, reason: `${reasons.join(' ')} Deferred to ${iso(t)}.` } : GO;
+  }
+
+  /**
+   * `check` for a request being made now: a refusal is the client's error (nothing was created); otherwise the
+   * deferral the work is stored with, or null to keep its due time.
+   */
+  checkRequest(kind: ContactKind, to: string, timezone: string | null, dueMs: number): Deferral | null {
+    const verdict = this.check(kind, to, timezone, dueMs);
+    if (verdict.kind === 'refuse') throw new UserError(`${verdict.message} ${kind === 'call' ? 'No call was placed.' : 'No message was sent.'}`, { code: 'refused' });
+    return verdict.kind === 'defer' ? verdict : null;
   }
 
   /** One of the people the agent works for: exempt from calling hours and caps, never opted out automatically. */

@@ -81,9 +81,7 @@ export class Messages {
       }
       if (this.deps.doNotContact.has(input.to)) throw new UserError(`${input.to} is on the do-not-contact list, so no message was sent.`, { code: 'refused' });
       // Calling hours and the daily cap at the time asked for: a message due outside them waits for the next opening.
-      const verdict = this.deps.guard.check('sms', input.to, timezone, dueMs);
-      if (verdict.kind === 'refuse') throw new UserError(`${verdict.message} No message was sent.`, { code: 'refused' });
-      const deferred = verdict.kind === 'defer' ? verdict : null;
+      const deferred = this.deps.guard.checkRequest('sms', input.to, timezone, dueMs);
       if (deferred) dueMs = deferred.until;
       const missionId = input.mission_id === undefined ? null : linkedWork.resolveTarget(input.mission_id, input.step_id);
       const id = newId('sms');
