@@ -1,5 +1,6 @@
 import { Assistants } from './assistants/assistants.js';
 import { Calls } from './calls/calls.js';
+import { Campaigns } from './campaigns/campaigns.js';
 import { Conversations } from './conversation/conversations.js';
 import { createCarrierContext } from './carrier-context.js';
 import { Changes } from './changes.js';
@@ -35,6 +36,7 @@ export type App = {
   assistants: Assistants;
   calls: Calls;
   messages: Messages;
+  campaigns: Campaigns;
   insights: Insights;
   doNotContact: DoNotContact;
   scheduler: Scheduler;
@@ -117,6 +119,9 @@ export async function createApp(config: Config, log: Logger, opts: { listen?: bo
     carrier.attach({ providerName: provider.name, calls, messages, conversations });
     linkedWork.track(calls.linkedItems);
     linkedWork.track(messages.linkedItems);
+    const campaigns = new Campaigns(store, { missions, calls, messages, insights, assistants, guard, doNotContact, scheduler, log: log.child({ component: 'campaigns' }) });
+    // A campaign takes its next step in the transaction where a call or SMS of its mission settled.
+    linkedWork.watch((missionId) => campaigns.advance(missionId));
     // Ending on purpose reaches every call and message it concerns, in the transaction that decided it.
     store.events.on('mission.ended', ({ missionId }) => {
       calls.endForMission(missionId);
@@ -141,7 +146,7 @@ export async function createApp(config: Config, log: Logger, opts: { listen?: bo
 
     let stopped: Promise<void> | undefined;
     return {
-      config, log, store, changes, missions, assistants, calls, messages, insights, doNotContact, scheduler, conversations, provider, sidecar,
+      config, log, store, changes, missions, assistants, calls, messages, campaigns, insights, doNotContact, scheduler, conversations, provider, sidecar,
       publish: () => {
         if (sidecar) lock.publish(sidecar.url);
       },

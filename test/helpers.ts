@@ -62,9 +62,9 @@ export type Harness = {
 export const TEST_MODE: 'embedded' | 'engine' = process.env.SWITCHBOARD_TEST_MODE === 'engine' ? 'engine' : 'embedded';
 
 /** The real app and MCP server, with a real MCP Client over the transport TEST_MODE names. */
-export async function startHarness(env: Record<string, string> = {}, opts: { listen?: boolean; clock?: Clock } = {}): Promise<Harness> {
+export async function startHarness(env: Record<string, string> = {}, opts: { listen?: boolean; clock?: Clock; client?: Client } = {}): Promise<Harness> {
   const config = loadConfig(testEnv(env));
-  const client = new Client({ name: 'test', version: '0' });
+  const client = opts.client ?? new Client({ name: 'test', version: '0' });
   const updates: string[] = [];
   client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates.push(n.params.uri));
   let app: App;

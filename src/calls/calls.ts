@@ -4,9 +4,10 @@ import type { Store } from '../store/store.js';
 import type { CallRef, CarrierEvent, LiveCallInfo } from '../telephony/provider.js';
 import { agentPlan, applyCallEvent, liveInfo, recordInbound, recordReport } from './carrier-events.js';
 import type { CallsContext, CallsOptions } from './context.js';
-import { confirmDial, dispatchCall, liveCount, markWaiting } from './dispatch.js';
+import { confirmDial, dispatchCall, holdForMission, liveCount, markWaiting, releaseForMission } from './dispatch.js';
 import { CallDeadlines } from './deadlines.js';
-import { endAndConfirm, endForMission, endForNumber } from './ending.js';
+import { endAndConfirm, endForMission, endForNumber, endOnPurpose } from './ending.js';
+import { isWaiting } from './lifecycle.js';
 import { CallLedger } from './ledger.js';
 import { CallRecords, type Call, type CallSummary, type TranscriptTurn } from './records.js';
 import { recoverCallsAfterRestart } from './recovery.js';
@@ -57,6 +58,12 @@ export class Calls {
   }
   endForMission = (missionId: string): void => endForMission(this.c, missionId);
   endForNumber = (number: string): void => endForNumber(this.c, number);
+  /** A campaign found its answer: a call not dialed yet never will be (a live one finishes). */
+  cancelIfWaiting = (callId: string): void => {
+    if (isWaiting(this.records.statusOf(callId).status)) endOnPurpose(this.c, callId, 'campaign_stopped');
+  };
+  holdForMission = (missionId: string): void => holdForMission(this.c, missionId);
+  releaseForMission = (missionId: string): void => releaseForMission(this.c, missionId);
 
   apply(event: Extract<CarrierEvent, CallRef>): void {
     if (event.type !== 'call.inbound') applyCallEvent(this.c, event);

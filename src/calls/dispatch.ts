@@ -6,7 +6,7 @@ import { iso, nowIso } from '../time.js';
 import { endAttempt } from './attempt-end.js';
 import type { CallsContext } from './context.js';
 import { hangUpOnPurpose } from './ending.js';
-import { isWaiting, LIVE_SQL } from './lifecycle.js';
+import { isWaiting, LIVE_SQL, WAITING_SQL } from './lifecycle.js';
 import type { Call } from './records.js';
 
 /** Starts one attempt of a due call: claim, checks, attempt row and `dialing` in one transaction, then the carrier. */
@@ -19,6 +19,11 @@ function callFlow(c: CallsContext): OutboundFlow<PlaceCallRequest, { providerCal
     prepare(callId) {
       const row = c.records.row(callId);
       if (!isWaiting(row.status)) return null;
+      // Its mission is paused: the call waits, out of the queue, until the mission resumes.
+      if (row.mission_id && c.linkedWork.isPaused(row.mission_id)) {
+        if (row.status === 'queued') c.ledger.moveCall(row, 'scheduled');
+        return null;
+      }
       if (c.doNotContact.has(row.to_number)) {
         c.ledger.finishCall(row, 'failed', { code: 'do_not_contact', message: `${row.to_number} is on the do-not-contact list; the call was not placed.` });
         return null;
@@ -110,4 +115,25 @@ export function markWaiting(c: CallsContext, callId: string): void {
     const row = c.records.row(callId);
     if (row.status === 'scheduled') c.ledger.moveCall(row, 'queued');
   });
+}
+
+/** Its mission paused: the mission's calls not yet dialed leave the queue and wait `scheduled`; live calls go on. */
+export function holdForMission(c: CallsContext, missionId: string): void {
+  const ids = c.store.sql(`SELECT id FROM calls WHERE mission_id = ? AND status IN (${WAITING_SQL})`).all(missionId) as { id: string }[];
+  for (const { id } of ids) {
+    c.scheduler.cancel(id);
+    const row = c.records.row(id);
+    if (row.status === 'queued') c.ledger.moveCall(row, 'scheduled');
+  }
+}
+
+/** Its mission resumed: the calls it held are queued again at their time; the guardrails decide again at dispatch. */
+export function releaseForMission(c: CallsContext, missionId: string): void {
+  const rows = c.store
+    .sql(
+      `SELECT id, scheduled_at FROM calls WHERE mission_id = ? AND status IN (${WAITING_SQL})
+         AND id NOT IN (SELECT ref_id FROM scheduled_work WHERE state = 'pending' AND kind = 'call')`,
+    )
+    .all(missionId) as { id: string; scheduled_at: string }[];
+  for (const { id, scheduled_at } of rows) c.scheduler.enqueue('call', id, Math.max(c.scheduler.now(), Date.parse(scheduled_at)));
 }

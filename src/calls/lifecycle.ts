@@ -36,17 +36,20 @@ export const attemptMachine = new StateMachine<AttemptStatus>('call attempt', {
   ...FINAL,
 });
 
-export const RETRYABLE_ENDS = ['busy', 'no_answer', 'failed'] as const satisfies readonly CallEnd[];
+/** Ends a retry policy may redial on; voicemail only when named (by default a machine that answered is not called back). */
+export const RETRYABLE_ENDS = ['busy', 'no_answer', 'failed', 'voicemail'] as const satisfies readonly CallEnd[];
+export const DEFAULT_RETRY_ON = ['busy', 'no_answer', 'failed'] as const satisfies readonly CallEnd[];
 export type RetryableEnd = (typeof RETRYABLE_ENDS)[number];
 
 /** Why a call was ended on purpose; such an end is never retried. */
-export type EndReason = 'client' | 'mission_ended' | 'do_not_contact';
+export type EndReason = 'client' | 'mission_ended' | 'do_not_contact' | 'campaign_stopped';
 
 /** How an end on purpose shows in get_call. */
 export const END_REASONS: Record<EndReason, { code: string; message: string }> = {
   client: { code: 'ended_by_client', message: 'Ended on request (end_call); not retried.' },
   mission_ended: { code: 'mission_ended', message: 'Ended because its mission ended; not retried.' },
   do_not_contact: { code: 'do_not_contact', message: 'Ended because the number was put on the do-not-contact list; not retried.' },
+  campaign_stopped: { code: 'campaign_stopped', message: 'Canceled before it was dialed: its campaign already found what it was looking for (stop_when).' },
 };
 
 export const isLive = (status: CallStatus): status is LiveStatus => (LIVE_STATUSES as readonly string[]).includes(status);
@@ -54,5 +57,6 @@ export const isWaiting = (status: CallStatus): boolean => (WAITING_STATUSES as r
 
 /** For SQL `IN (…)` clauses, derived from the lists above. */
 export const LIVE_SQL = sqlList(LIVE_STATUSES);
+export const WAITING_SQL = sqlList(WAITING_STATUSES);
 export const OPEN_SQL = sqlList([...WAITING_STATUSES, ...LIVE_STATUSES]);
 export const ENDED_SQL = sqlList(CALL_ENDS);

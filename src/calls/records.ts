@@ -33,6 +33,9 @@ export type Call = {
   from: string | null;
   mode: CallMode;
   status: CallStatus;
+  /** What the call says first (notify: all it says), and what its agent was told to achieve. */
+  message: string | null;
+  instructions: string | null;
   answered_by: string | null;
   scheduled_at: string;
   answered_at: string | null;
@@ -125,6 +128,8 @@ export class CallRecords {
       from: row.from_number,
       mode: row.mode,
       status: row.status,
+      message: row.message,
+      instructions: row.instructions,
       answered_by: row.answered_by,
       scheduled_at: row.scheduled_at,
       answered_at: row.answered_at,

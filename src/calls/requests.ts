@@ -9,7 +9,7 @@ import { carrierName, unsupportedMode } from '../telephony/modes.js';
 import type { Amd, CallMode } from '../telephony/provider.js';
 import { iso, nowIso, parseScheduledAt } from '../time.js';
 import type { CallsContext } from './context.js';
-import { RETRYABLE_ENDS, type RetryableEnd } from './lifecycle.js';
+import { DEFAULT_RETRY_ON, type RetryableEnd } from './lifecycle.js';
 import type { Call, CallRetryPolicy } from './records.js';
 
 export type InitiateCallInput = {
@@ -95,7 +95,7 @@ function validateRetry(r: NonNullable<InitiateCallInput['retry']>): CallRetryPol
   if (!(r.interval_seconds >= 0 && r.interval_seconds <= 86_400)) {
     throw new UserError(`\`retry.interval_seconds\` must be between 0 and 86400 (got ${r.interval_seconds}).`);
   }
-  const on = r.on ?? [...RETRYABLE_ENDS];
-  if (on.length === 0) throw new UserError('`retry.on` must list at least one of busy, no_answer, failed (or be left out for all three).');
+  const on = r.on ?? [...DEFAULT_RETRY_ON];
+  if (on.length === 0) throw new UserError('`retry.on` must list at least one of busy, no_answer, failed, voicemail (or be left out for busy, no_answer and failed).');
   return { max_attempts: r.max_attempts, interval_seconds: r.interval_seconds, on };
 }

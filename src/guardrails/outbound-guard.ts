@@ -59,8 +59,7 @@ export class OutboundGuard {
   check(kind: ContactKind, to: string, timezone: string | null, atMs = this.clock.now()): Verdict {
     const { hours, maxPerDay } = this.settings;
     if (this.isOwner(to)) return GO;
-    const known = timezone ?? this.settings.zoneOf?.(to);
-    const zones = known ? [known] : hours && zonesOfNumber(to);
+    const zones = hours && this.zonesFor(to, timezone);
     if (hours && !zones) {
       return {
         kind: 'refuse',
@@ -107,6 +106,12 @@ export class OutboundGuard {
     const verdict = this.check(kind, to, timezone, dueMs);
     if (verdict.kind === 'refuse') throw new UserError(`${verdict.message} ${kind === 'call' ? 'No call was placed.' : 'No message was sent.'}`, { code: 'refused' });
     return verdict.kind === 'defer' ? verdict : null;
+  }
+
+  /** The zones calling hours are checked in for `to`: the callee's given zone, else where the carrier or the number puts it. */
+  zonesFor(to: string, timezone: string | null): string[] | null {
+    const known = timezone ?? this.settings.zoneOf?.(to);
+    return known ? [known] : zonesOfNumber(to);
   }
 
   /** One of the people the agent works for: exempt from calling hours and caps, never opted out automatically. */

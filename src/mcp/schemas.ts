@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CALL_STATUSES } from '../calls/lifecycle.js';
+import { CALL_STATUSES, RETRYABLE_ENDS } from '../calls/lifecycle.js';
 import { SMS_STATUSES } from '../messages/lifecycle.js';
 import { MISSION_STATUSES, STEP_STATUSES } from '../missions/lifecycle.js';
 import { DO_NOT_CONTACT_SOURCES } from '../guardrails/do-not-contact.js';
@@ -28,6 +28,13 @@ export const jsonObject = z
 export const insightSchemaInput = z
   .record(z.string(), z.unknown())
   .describe('JSON Schema object whose `properties` name the fields to collect, e.g. {"type":"object","properties":{"price":{"type":"string","description":"quoted price"}}}');
+
+/** A call's retry policy, as initiate_call and a campaign's `call` take it. */
+export const retryInput = z.object({
+  max_attempts: z.number().int().describe('1–10, counting the first try'),
+  interval_seconds: z.number().describe('Wait between attempts, 0–86400'),
+  on: z.array(z.enum(RETRYABLE_ENDS)).optional().describe('Outcomes that trigger a retry; default busy, no_answer, failed (add voicemail to call back a machine)'),
+});
 
 /** Why the guardrails moved work later, shown on calls and messages. */
 const Deferred = z
@@ -96,6 +103,8 @@ export const CallSummary = z.object({
 });
 
 export const Call = CallSummary.omit({ attempts: true }).extend({
+  message: z.string().nullable().describe('notify: the text spoken; agent: the opening line'),
+  instructions: z.string().nullable().describe('What the agent was told to achieve (a campaign adds what earlier calls learned)'),
   answered_by: z.string().nullable(),
   answered_at: nullableTime,
   duration_seconds: z.number().nullable(),

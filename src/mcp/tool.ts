@@ -1,8 +1,9 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ElicitRequestFormParams, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 import type { App } from '../app.js';
+import type { Approver } from '../campaigns/campaigns.js';
 import { UserError } from '../errors.js';
 import { refusalText } from './advice.js';
 
@@ -16,6 +17,12 @@ export function progressSender(extra: ToolExtra): (progress: number, total: numb
     await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress, total, message } });
   };
 }
+
+/** What the connected client itself offers a tool: a way to ask its user (MCP elicitation), when it has one. */
+export type ClientSession = { approver?: Approver };
+
+/** How long a question put to the user by elicitation may stay open before the work waits for a tool call instead. */
+const ELICITATION_TIMEOUT_MS = 15 * 60_000;
 
 export type ToolAnnotations = { readOnlyHint: boolean; destructiveHint: boolean; idempotentHint: boolean; openWorldHint: boolean };
 
@@ -34,7 +41,7 @@ export type ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z.ZodO
   output: O;
   annotations: ToolAnnotations;
   /** Validate, call one domain function, shape the result; throw UserError for a refusal the model can act on. */
-  handle(app: App, args: z.output<I>, extra: ToolExtra): z.input<O> | Promise<z.input<O>>;
+  handle(app: App, args: z.output<I>, extra: ToolExtra, session: ClientSession): z.input<O> | Promise<z.input<O>>;
 };
 
 /** Returns the definition unchanged; it only lets TypeScript type each handler by its own schemas. */
@@ -45,13 +52,23 @@ export const defineTool = <I extends z.ZodObject, O extends z.ZodObject>(def: To
  * sentence; anything else is logged and reported without internals, and the server stays up.
  */
 export function registerTools(server: McpServer, app: App, tools: readonly ToolDefinition[]): void {
+  const session = (): ClientSession =>
+    server.server.getClientCapabilities()?.elicitation
+      ? {
+          approver: async ({ message, requestedSchema }) =>
+            (await server.server.elicitInput(
+              { mode: 'form', message, requestedSchema: requestedSchema as ElicitRequestFormParams['requestedSchema'] },
+              { timeout: ELICITATION_TIMEOUT_MS },
+            )) as Awaited<ReturnType<Approver>>,
+        }
+      : {};
   for (const def of tools) {
     server.registerTool(
       def.name,
       { title: def.title, description: def.description, inputSchema: def.input, outputSchema: def.output, annotations: { title: def.title, ...def.annotations } },
       (async (args: Record<string, unknown>, extra: ToolExtra): Promise<CallToolResult> => {
         try {
-          const out = (await def.handle(app, args, extra)) as Record<string, unknown>;
+          const out = (await def.handle(app, args, extra, session())) as Record<string, unknown>;
           return { content: [{ type: 'text', text: JSON.stringify(out) }], structuredContent: out };
         } catch (err) {
           if (err instanceof UserError) return errorResult(refusalText(err));

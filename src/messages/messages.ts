@@ -154,6 +154,8 @@ export class Messages {
     prepare: (messageId) => {
       const row = this.row(messageId);
       if (row.status !== 'scheduled') return null;
+      // Its mission is paused: the message waits, out of the queue, until the mission resumes.
+      if (row.mission_id && this.deps.linkedWork.isPaused(row.mission_id)) return null;
       if (this.deps.doNotContact.has(row.to)) {
         this.move(row, 'failed', { error_code: 'do_not_contact', error_message: `${row.to} is on the do-not-contact list; the message was not sent.`, ended_at: nowIso() });
         return null;
@@ -224,6 +226,23 @@ export class Messages {
     });
   }
 
+  /** Its mission paused: the mission's unsent messages leave the queue until it resumes. */
+  holdForMission(missionId: string): void {
+    const rows = this.store.sql(`SELECT id FROM messages WHERE mission_id = ? AND status = 'scheduled'`).all(missionId) as { id: string }[];
+    for (const { id } of rows) this.deps.scheduler.cancel(id);
+  }
+
+  /** Its mission resumed: the messages it held are queued again at their time. */
+  releaseForMission(missionId: string): void {
+    const rows = this.store
+      .sql(
+        `SELECT id, scheduled_at FROM messages WHERE mission_id = ? AND status = 'scheduled'
+           AND id NOT IN (SELECT ref_id FROM scheduled_work WHERE state = 'pending' AND kind = 'sms')`,
+      )
+      .all(missionId) as { id: string; scheduled_at: string }[];
+    for (const { id, scheduled_at } of rows) this.deps.scheduler.enqueue('sms', id, Math.max(this.deps.scheduler.now(), Date.parse(scheduled_at)));
+  }
+
   /** Cancels a mission's unsent messages, inside the transaction that ended the mission. */
   endForMission(missionId: string): void {
     const rows = this.store.sql(`SELECT ${COLUMNS} FROM messages WHERE mission_id = ? AND status = 'scheduled'`).all(missionId) as Row[];
@@ -258,7 +277,10 @@ export class Messages {
     this.store.sql(`UPDATE messages SET ${sets} WHERE id = ?`).run(to, nowIso(), ...cols.map((c) => extra[c] ?? null), row.message_id);
     row.status = to;
     this.announce(row.message_id, row.mission_id);
-    if (smsMachine.isTerminal(to) && row.mission_id && row.step_id) this.deps.linkedWork.settled(row.mission_id, row.step_id);
+    if (row.mission_id && row.step_id) {
+      if (smsMachine.isTerminal(to)) this.deps.linkedWork.settled(row.mission_id, row.step_id);
+      else if (to === 'sent') this.deps.linkedWork.handedOver(row.mission_id, row.step_id);
+    }
   }
 
   /** The outbound messages linked to a mission step: final once delivered, failed or canceled; a success when delivered. */

@@ -15,11 +15,17 @@ export const stepMachine = new StateMachine<StepStatus>('step', {
 /** Steps still to do, for SQL `IN (…)`. */
 export const OPEN_STEPS_SQL = sqlList(STEP_STATUSES.filter((s) => !stepMachine.isTerminal(s)));
 
-export const MISSION_STATUSES = ['active', 'succeeded', 'failed', 'cancelled'] as const;
+export const MISSION_STATUSES = ['active', 'paused', 'awaiting_approval', 'succeeded', 'failed', 'cancelled'] as const;
 export type MissionStatus = (typeof MISSION_STATUSES)[number];
+/** A mission that has not ended: running, paused by the client, or waiting at a campaign's approval gate. */
+export type OpenMissionStatus = 'active' | 'paused' | 'awaiting_approval';
+export type MissionEnd = Exclude<MissionStatus, OpenMissionStatus>;
 
+/** A paused mission dials and sends nothing new; one awaiting approval waits for `approve_round` (or elicitation). */
 export const missionMachine = new StateMachine<MissionStatus>('mission', {
-  active: ['succeeded', 'failed', 'cancelled'],
+  active: ['paused', 'awaiting_approval', 'succeeded', 'failed', 'cancelled'],
+  paused: ['active', 'succeeded', 'failed', 'cancelled'],
+  awaiting_approval: ['active', 'succeeded', 'failed', 'cancelled'],
   succeeded: [],
   failed: [],
   cancelled: [],

@@ -14,6 +14,7 @@ export type LinkedItems = (missionId: string, stepId: string) => { terminal: boo
  */
 export class LinkedWork {
   private readonly sources: LinkedItems[] = [];
+  private readonly watchers: ((missionId: string, stepId: string) => void)[] = [];
 
   constructor(
     private readonly store: Store,
@@ -27,7 +28,7 @@ export class LinkedWork {
   /** Checks that new work may link to this mission (and step); returns the mission id. */
   resolveTarget(missionRef: string, stepId: string | undefined): string {
     const mission = this.missions.get(missionRef);
-    if (mission.status !== 'active') throw new UserError(`mission ${mission.slug} is ${mission.status}; it takes no new calls or messages.`);
+    if (!this.missions.isOpen(mission.mission_id)) throw new UserError(`mission ${mission.slug} is ${mission.status}; it takes no new calls or messages.`);
     if (stepId !== undefined && !mission.steps.some((s) => s.step_id === stepId)) {
       const ids = mission.steps.map((s) => s.step_id);
       throw new UserError(`mission ${mission.slug} has no step ${JSON.stringify(stepId)}; its steps are ${ids.length ? ids.join(', ') : 'none'}.`);
@@ -40,11 +41,27 @@ export class LinkedWork {
     return fromJsonText<InsightSchema>(row.insight_schema);
   }
 
+  /** Hears of every linked item that settled or was handed to the carrier, after its step moved (a campaign goes on). */
+  watch(watcher: (missionId: string, stepId: string) => void): void {
+    this.watchers.push(watcher);
+  }
+
+  /** A paused mission's work waits: dispatch holds it until the mission resumes. */
+  isPaused(missionId: string): boolean {
+    return this.missions.status(missionId) === 'paused';
+  }
+
   started(missionId: string, stepId: string): void {
     this.missions.linkedWorkStarted(missionId, stepId);
   }
 
   settled(missionId: string, stepId: string): void {
     this.missions.linkedWorkSettled(missionId, stepId, this.sources.flatMap((items) => items(missionId, stepId)));
+    this.handedOver(missionId, stepId);
+  }
+
+  /** A linked SMS went to the carrier: not final yet, but nothing more is waiting on Switchboard for it. */
+  handedOver(missionId: string, stepId: string): void {
+    for (const watcher of this.watchers) watcher(missionId, stepId);
   }
 }

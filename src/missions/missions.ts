@@ -5,7 +5,7 @@ import { fromJsonText, toJsonText } from '../json.js';
 import type { Store } from '../store/store.js';
 import { capText, LIMITS } from '../limits.js';
 import { nowIso } from '../time.js';
-import { missionMachine, missionOutcome, OPEN_STEPS_SQL, stepMachine, type MissionStatus, type StepStatus } from './lifecycle.js';
+import { missionMachine, missionOutcome, OPEN_STEPS_SQL, stepMachine, type MissionEnd, type MissionStatus, type OpenMissionStatus, type StepStatus } from './lifecycle.js';
 import { uniqueSlug } from './slug.js';
 
 export type EventSource = 'client' | 'switchboard';
@@ -190,7 +190,7 @@ export class Missions {
     });
   }
 
-  complete(ref: string, status: Exclude<MissionStatus, 'active'>, summary: string, result?: unknown): Mission {
+  complete(ref: string, status: MissionEnd, summary: string, result?: unknown): Mission {
     if (!summary.trim()) throw new UserError('`summary` must not be empty; say in a sentence how the mission ended.');
     capText('summary', summary, LIMITS.summary);
     const resultText = result === undefined ? null : toJsonText(result, 'result', LIMITS.result);
@@ -245,9 +245,52 @@ export class Missions {
     });
   }
 
+  /**
+   * Pauses, resumes or holds an open mission at its approval gate (the one place besides `finish` its status changes).
+   * Call inside a transaction.
+   */
+  setStatus(missionId: string, to: OpenMissionStatus, summary: string, source: EventSource): void {
+    const { slug, status: from } = this.store.sql('SELECT slug, status FROM missions WHERE id = ?').get(missionId) as { slug: string; status: MissionStatus };
+    missionMachine.assertMove(from, to, `mission ${slug}`);
+    this.store.sql('UPDATE missions SET status = ? WHERE id = ?').run(to, missionId);
+    this.appendEvent(missionId, { type: 'mission_status', summary, payload: { from, to }, source });
+  }
+
+  /** Switchboard's own entry in a mission's audit trail (a campaign's moves). Call inside a transaction. */
+  note(missionId: string, e: { type: string; summary: string; step_id?: string; payload?: unknown }): void {
+    this.appendEvent(missionId, { ...e, source: 'switchboard' });
+  }
+
+  /** Adds steps after the last one (a campaign's second round). Call inside a transaction. */
+  addSteps(missionId: string, steps: { step_id: string; description: string }[]): void {
+    const { seq } = this.store.sql('SELECT coalesce(max(seq), 0) AS seq FROM steps WHERE mission_id = ?').get(missionId) as { seq: number };
+    const insert = this.store.sql(`INSERT INTO steps (mission_id, step_id, seq, description, status, updated_at) VALUES (?, ?, ?, ?, 'pending', ?)`);
+    steps.forEach((s, i) => insert.run(missionId, s.step_id, seq + i + 1, s.description, nowIso()));
+    this.touch(missionId);
+  }
+
+  /** Moves a step on Switchboard's own account without ending the mission (a campaign ends it itself). Inside a transaction. */
+  moveStepQuietly(missionId: string, stepId: string, to: StepStatus, note: string): void {
+    this.moveStep(missionId, stepId, to, note, 'switchboard', false);
+  }
+
+  /**
+   * Switchboard ends a mission it runs (a campaign) with its result: the steps named in `done` complete, any other
+   * open step is skipped. Call inside a transaction.
+   */
+  conclude(missionId: string, status: MissionEnd, summary: string, result: unknown, done: readonly string[]): void {
+    for (const s of this.steps(missionId)) {
+      if (stepMachine.isTerminal(s.status)) continue;
+      const complete = done.includes(s.step_id);
+      if (complete && s.status === 'pending') this.moveStep(missionId, s.step_id, 'in_progress', null, 'switchboard', false);
+      this.moveStep(missionId, s.step_id, complete ? 'completed' : 'skipped', complete ? null : `mission ${status}`, 'switchboard', false);
+    }
+    this.finish(missionId, status, summary, JSON.stringify(result), 'switchboard');
+  }
+
   /** A linked call or SMS was dispatched: its step starts, if it has not already. Call inside the dispatch transaction. */
   linkedWorkStarted(missionId: string, stepId: string): void {
-    if (this.stepStatus(missionId, stepId) === 'pending' && this.isActive(missionId)) {
+    if (this.stepStatus(missionId, stepId) === 'pending' && this.isOpen(missionId)) {
       this.moveStep(missionId, stepId, 'in_progress', 'linked work dispatched', 'switchboard');
     }
   }
@@ -257,7 +300,7 @@ export class Missions {
    * completes (or fails when none succeeded). Call inside the transaction that recorded the item's end.
    */
   linkedWorkSettled(missionId: string, stepId: string, items: { terminal: boolean; succeeded: boolean }[]): void {
-    if (!this.isActive(missionId) || items.some((i) => !i.terminal)) return;
+    if (!this.isOpen(missionId) || items.some((i) => !i.terminal)) return;
     const status = this.stepStatus(missionId, stepId);
     if (stepMachine.isTerminal(status)) return;
     if (status === 'pending') this.moveStep(missionId, stepId, 'in_progress', 'linked work dispatched', 'switchboard');
@@ -265,9 +308,14 @@ export class Missions {
     this.moveStep(missionId, stepId, ok ? 'completed' : 'failed', ok ? 'linked work succeeded' : 'no linked call or message succeeded', 'switchboard');
   }
 
-  private isActive(missionId: string): boolean {
+  /** Not ended: active, paused or at an approval gate. */
+  isOpen(missionId: string): boolean {
     const row = this.store.sql('SELECT status FROM missions WHERE id = ?').get(missionId) as { status: MissionStatus } | undefined;
-    return row?.status === 'active';
+    return row !== undefined && !missionMachine.isTerminal(row.status);
+  }
+
+  status(missionId: string): MissionStatus {
+    return (this.store.sql('SELECT status FROM missions WHERE id = ?').get(missionId) as { status: MissionStatus }).status;
   }
 
   private stepStatus(missionId: string, stepId: string): StepStatus {
@@ -299,7 +347,7 @@ export class Missions {
       payload: { from, to },
       source,
     });
-    if (mission.status !== 'active' || !autoEnd) return;
+    if (missionMachine.isTerminal(mission.status) || !autoEnd) return;
     const outcome = missionOutcome(this.steps(missionId));
     if (outcome) {
       this.finish(missionId, outcome, outcome === 'succeeded' ? 'Every step finished.' : 'Every step is done and at least one failed.', null, 'switchboard');
@@ -307,7 +355,7 @@ export class Missions {
   }
 
   /** The one place a mission's status changes. */
-  private finish(missionId: string, status: Exclude<MissionStatus, 'active'>, summary: string, result: string | null, source: EventSource): void {
+  private finish(missionId: string, status: MissionEnd, summary: string, result: string | null, source: EventSource): void {
     const { slug, status: from } = this.store.sql('SELECT slug, status FROM missions WHERE id = ?').get(missionId) as { slug: string; status: MissionStatus };
     missionMachine.assertMove(from, status, `mission ${slug}`);
     const now = nowIso();

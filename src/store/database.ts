@@ -46,10 +46,18 @@ export function migrate(db: Db): void {
   }
   for (const m of MIGRATIONS) {
     if (m.version <= current) continue;
-    db.transaction(() => {
-      db.exec(m.sql);
-      db.pragma(`user_version = ${m.version}`);
-    })();
+    // Foreign keys cannot be switched inside a transaction; a rebuilt table is checked before its commit instead.
+    if (m.rebuildsTables) db.pragma('foreign_keys = OFF');
+    try {
+      db.transaction(() => {
+        db.exec(m.sql);
+        const broken = m.rebuildsTables ? (db.pragma('foreign_key_check') as unknown[]) : [];
+        if (broken.length > 0) throw new StoreError(`migration ${m.version} (${m.name}) would break ${broken.length} reference(s); nothing was changed.`);
+        db.pragma(`user_version = ${m.version}`);
+      })();
+    } finally {
+      if (m.rebuildsTables) db.pragma('foreign_keys = ON');
+    }
   }
 }
 

@@ -2,7 +2,15 @@
  * Numbered, forward-only schema migrations. Append a new entry; never edit a shipped one.
  * Times are ISO 8601 text (UTC, with offset); `*_ms` columns are epoch milliseconds for ordering.
  */
-export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
+export type Migration = {
+  version: number;
+  name: string;
+  sql: string;
+  /** Rebuilds a table others refer to (SQLite's way to change a CHECK): runs with foreign keys off, checked before commit. */
+  rebuildsTables?: boolean;
+};
+
+export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: 'missions, calls, messages, scheduler',
@@ -251,6 +259,62 @@ INSERT INTO contact_log (number, kind, at_ms)
   SELECT to_number, 'sms', CAST(round((julianday(coalesce(sent_at, updated_at)) - 2440587.5) * 86400000) AS INTEGER)
   FROM messages
   WHERE direction = 'outbound' AND provider_message_id IS NOT NULL AND julianday(coalesce(sent_at, updated_at)) > julianday('now', '-1 day');
+`,
+  },
+  {
+    version: 5,
+    name: 'campaigns: missions may pause or wait for approval; campaign targets and their plan',
+    rebuildsTables: true,
+    sql: `
+CREATE TABLE missions_v5 (
+  id              TEXT PRIMARY KEY,
+  slug            TEXT NOT NULL UNIQUE,
+  name            TEXT NOT NULL,
+  instructions    TEXT NOT NULL,
+  request         TEXT,
+  insight_schema  TEXT,
+  status          TEXT NOT NULL CHECK (status IN ('active','paused','awaiting_approval','succeeded','failed','cancelled')),
+  summary         TEXT,
+  result          TEXT,
+  idempotency_key TEXT UNIQUE,
+  created_at      TEXT NOT NULL,
+  updated_at      TEXT NOT NULL,
+  ended_at        TEXT
+);
+INSERT INTO missions_v5 (id, slug, name, instructions, request, insight_schema, status, summary, result, idempotency_key, created_at, updated_at, ended_at)
+  SELECT id, slug, name, instructions, request, insight_schema, status, summary, result, idempotency_key, created_at, updated_at, ended_at FROM missions;
+DROP TABLE missions;
+ALTER TABLE missions_v5 RENAME TO missions;
+CREATE INDEX missions_status ON missions(status, created_at);
+
+-- A mission created with targets: its class and what every call and follow-up is made of (JSON), and how far it got.
+CREATE TABLE campaigns (
+  mission_id TEXT PRIMARY KEY REFERENCES missions(id),
+  class      TEXT NOT NULL CHECK (class IN ('sweep','screening','negotiation','multi_round','gather_then_act')),
+  spec       TEXT NOT NULL,
+  round      INTEGER NOT NULL DEFAULT 1,
+  -- gather_then_act: the target whose call matched stop_when
+  winner     INTEGER
+);
+
+-- One row per target and round: waiting to be called, called (its call), or skipped (why).
+CREATE TABLE campaign_targets (
+  mission_id  TEXT NOT NULL REFERENCES missions(id),
+  round       INTEGER NOT NULL,
+  idx         INTEGER NOT NULL,
+  to_number   TEXT NOT NULL,
+  name        TEXT,
+  timezone    TEXT,
+  context     TEXT,
+  step_id     TEXT,
+  state       TEXT NOT NULL CHECK (state IN ('waiting','called','skipped')),
+  call_id     TEXT REFERENCES calls(id),
+  skip_code   TEXT,
+  skip_reason TEXT,
+  followed_up INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (mission_id, round, idx)
+);
+CREATE INDEX campaign_targets_step ON campaign_targets(mission_id, step_id);
 `,
   },
 ];

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { AMD_MODES, CALL_MODES } from '../../telephony/provider.js';
-import { CALL_STATUSES, RETRYABLE_ENDS } from '../../calls/lifecycle.js';
+import { CALL_STATUSES } from '../../calls/lifecycle.js';
 import { waitForCalls, waitForInbound } from '../../calls/wait.js';
-import { Call, CallSummary, insightSchemaInput, jsonObject, phoneNumber as e164 } from '../schemas.js';
+import { Call, CallSummary, insightSchemaInput, jsonObject, phoneNumber as e164, retryInput } from '../schemas.js';
 import { MAX_WAIT_SECONDS } from '../../limits.js';
 import { defineTool, progressSender, READ_ONLY, type ToolDefinition } from '../tool.js';
 
@@ -25,13 +25,7 @@ export const callTools: readonly ToolDefinition[] = [
       insight_schema: insightSchemaInput.optional(),
       scheduled_at: z.string().optional().describe('ISO 8601 time with zone; omit to call now'),
       timezone: z.string().optional().describe('The callee\'s IANA time zone (e.g. America/Chicago) for calling hours; default: derived from the number'),
-      retry: z
-        .object({
-          max_attempts: z.number().int().describe('1–10, counting the first try'),
-          interval_seconds: z.number().describe('Wait between attempts, 0–86400'),
-          on: z.array(z.enum(RETRYABLE_ENDS)).optional().describe('Outcomes that trigger a retry; default all three'),
-        })
-        .optional(),
+      retry: retryInput.optional(),
       amd: z.enum(AMD_MODES).optional().describe('Answering-machine detection; "voicemail" leaves voicemail_message after the beep'),
       voicemail_message: z.string().max(2000).optional(),
       mission_id: z.string().optional(),

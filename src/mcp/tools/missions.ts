@@ -3,6 +3,8 @@ import { missionDetail } from '../../views/mission-detail.js';
 import { MISSION_STATUSES, STEP_STATUSES } from '../../missions/lifecycle.js';
 import { insightSchemaInput, Mission, MissionDetail, MissionEvent, MissionSummary, Step } from '../schemas.js';
 import { defineTool, READ_ONLY, type ToolDefinition } from '../tool.js';
+import { UserError } from '../../errors.js';
+import { campaignInput } from './campaigns.js';
 
 const missionRef = z.string().min(1).describe('Mission id (msn_…) or its slug (find-roofers)');
 
@@ -12,11 +14,13 @@ export const missionTools: readonly ToolDefinition[] = [
     name: 'create_mission',
     title: 'Create mission',
     description:
-      'Start a multi-step outreach mission (e.g. "call these roofers and compare quotes"). Give it steps (one per call or task) and an insight_schema of the fields every call should collect. Link calls and SMS to it with mission_id/step_id: Switchboard then moves steps and ends the mission by itself, so you do not need to update it by hand. Reuse idempotency_key when retrying so you get the same mission back.',
+      'Start a multi-step outreach mission (e.g. "call these roofers and compare quotes"). With `targets` it is a campaign Switchboard runs by itself: it calls every target within calling hours and caps, retries, ranks by `rubric`, stops at `stop_when`, asks approval between rounds, sends follow_up_sms, and composes the result in get_mission (preview_mission first shows who is called when). Without targets, give it steps and link your own calls and SMS with mission_id/step_id: Switchboard moves steps and ends the mission by itself. insight_schema names the fields every call collects. Reuse idempotency_key when retrying so you get the same mission back.',
     input: z.object({
       name: z.string().describe('Short human name; its slug (find-roofers) is unique and addresses the mission too'),
       instructions: z.string().describe('What the mission should achieve, for you and any voice agent'),
       request: z.string().optional().describe("The user's original request, verbatim"),
+      ...campaignInput,
+      targets: campaignInput.targets.optional(),
       steps: z
         .array(z.object({ step_id: z.string().describe('Unique within the mission, e.g. "call-ace"'), description: z.string() }))
         .max(500)
@@ -27,8 +31,11 @@ export const missionTools: readonly ToolDefinition[] = [
     }),
     output: Mission.extend({ created: z.boolean().describe('false when idempotency_key matched an existing mission') }),
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-    handle: (app, args) => {
-      const { mission, created } = app.missions.create(args);
+    handle: (app, { targets, ...args }, _extra, session) => {
+      if (targets !== undefined && args.steps !== undefined) throw new UserError('Give either `targets` (a campaign makes its own steps) or `steps`, not both.');
+      const campaignOnly = (['class', 'call', 'rubric', 'stop_when', 'rounds', 'follow_up_sms'] as const).filter((k) => args[k] !== undefined);
+      if (targets === undefined && campaignOnly.length) throw new UserError(`\`${campaignOnly[0]}\` belongs to a campaign: give \`targets\` too (the numbers to call).`);
+      const { mission, created } = targets !== undefined ? app.campaigns.create({ ...args, targets }, session.approver) : app.missions.create(args);
       return { ...mission, created };
     },
   }),
