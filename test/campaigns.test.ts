@@ -312,3 +312,67 @@ describe('pause and resume', () => {
     expect(done.recent_events.filter((e: any) => e.type === 'mission_status').map((e: any) => e.payload.to)).toEqual(['paused', 'active']);
   });
 });
+
+describe('preview_mission', () => {
+  class TestClock {
+    constructor(public t: number) {}
+    now = (): number => this.t;
+  }
+  const PARIS = '+33155550123';
+  const TOKYO = '+81355550123';
+  const NEW_YORK = '+12125550123';
+  const LONDON = '+442075550123';
+  const NO_ZONE = '+80012345678';
+
+  it('says who is called when (UTC and local), deferred or skipped and why, writes nothing, and is what then happens', async () => {
+    // 14:00 UTC: 15:00 in Paris, 09:00 in New York, 14:00 in London, 23:00 in Tokyo.
+    const clock = new TestClock(Date.parse('2026-01-15T14:00:00Z'));
+    h = await startHarness({ SWITCHBOARD_CALLING_HOURS: '08:00-21:00', SWITCHBOARD_MAX_CALLS_PER_NUMBER_PER_DAY: '1', SWITCHBOARD_SIM_DIRECTORY: directory() }, { clock });
+    await h.call('initiate_call', { to: LONDON, mode: 'notify', message: 'Earlier call today.' });
+    await h.call('add_do_not_contact', { number: ACE });
+    const input = campaign({
+      targets: [{ to: PARIS }, { to: TOKYO }, { to: NEW_YORK }, { to: NO_ZONE }, { to: LONDON }, { to: ACE }, { to: 'tel:5550100' }, { to: PARIS }, { to: BOB, timezone: 'Asia/Dubai' }],
+    });
+    const preview = await h.call('preview_mission', input);
+    const row = (i: number) => preview.targets[i];
+    expect(preview.counts).toEqual({ targets: 9, call: 3, deferred: 1, skipped: 5 });
+    expect(row(0)).toMatchObject({ action: 'call', at: '2026-01-15T14:00:00.000Z', local_time: '15:00', timezone: 'Europe/Paris' });
+    expect(row(1)).toMatchObject({ action: 'deferred', at: '2026-01-15T23:00:00.000Z', local_time: '08:00', timezone: 'Asia/Tokyo', code: 'calling_hours' });
+    expect(row(1).reason).toMatch(/it is 23:00 in Asia\/Tokyo .*outside calling hours 08:00-21:00/);
+    expect(row(2)).toMatchObject({ action: 'call', local_time: '09:00', timezone: 'America/New_York' });
+    expect(row(3)).toMatchObject({ action: 'skipped', code: 'no_time_zone', reason: expect.stringMatching(/No time zone is known for \+80012345678/) });
+    expect(row(4)).toMatchObject({ action: 'skipped', code: 'daily_cap', reason: expect.stringMatching(/daily cap of 1 call per number is reached/) });
+    expect(row(5)).toMatchObject({ action: 'skipped', code: 'do_not_contact' });
+    expect(row(6)).toMatchObject({ action: 'skipped', code: 'invalid' });
+    expect(row(7)).toMatchObject({ action: 'skipped', code: 'duplicate', reason: `${PARIS} is also targets[0]; it is called once.` });
+    // 18:00 in Dubai: a zone given with the target wins over the one the sim's directory gives.
+    expect(row(8)).toMatchObject({ action: 'call', local_time: '18:00', timezone: 'Asia/Dubai' });
+    expect((await h.call('list_missions', {})).missions).toEqual([]);
+    expect((await h.call('list_calls', {})).calls).toHaveLength(1);
+
+    // What then happens is what the preview said.
+    const m = await h.call('create_mission', input);
+    const steps = Object.fromEntries(m.steps.map((s: any) => [s.step_id, s]));
+    for (const [i, entry] of preview.targets.entries()) {
+      if (entry.action !== 'skipped' || entry.code === 'duplicate') continue;
+      expect(steps[`target-${i + 1}`]).toMatchObject({ status: 'skipped', note: expect.stringContaining(entry.code) });
+    }
+    expect(steps['target-8']).toBeUndefined();
+    const calls = await Promise.all((await h.call('list_calls', { mission_id: m.mission_id })).calls.map((c: any) => h.call('get_call', { call_id: c.call_id })));
+    expect(calls.map((c: any) => c.to).sort()).toEqual([PARIS, TOKYO, NEW_YORK, BOB].sort());
+    const tokyo = calls.find((c: any) => c.to === TOKYO);
+    expect(tokyo).toMatchObject({ status: 'scheduled', attempts: [], deferred: { code: 'calling_hours', until: row(1).at } });
+    await until(async () => {
+      const live = await Promise.all(calls.filter((c: any) => c.to !== TOKYO).map((c: any) => h.call('get_call', { call_id: c.call_id })));
+      return live.every((c: any) => c.status === 'completed');
+    }, 'the calls inside the window to be made');
+    expect((await h.call('get_mission', { mission_id: m.mission_id })).status).toBe('active');
+
+    // 08:00 in Tokyo: the deferred call is dialed, and the campaign ends.
+    clock.t = Date.parse(row(1).at);
+    h.app.scheduler.wake();
+    const done = await ended(m.mission_id);
+    expect(done.result.counts).toMatchObject({ targets: 9, called: 4, completed: 4, skipped: 5 });
+    expect(done.result.skipped.map((s: any) => s.code)).toEqual(['no_time_zone', 'daily_cap', 'do_not_contact', 'invalid', 'duplicate']);
+  });
+});
