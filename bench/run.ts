@@ -1,3 +1,4 @@
+import { benchCampaigns } from './campaigns.js';
 import { benchConversation } from './conversation.js';
 import { benchEngine } from './engine.js';
 import { benchLateness, benchThroughput } from './pipeline.js';
@@ -14,6 +15,7 @@ const benches = [
   ['scheduler', benchLateness],
   ['voice', () => benchVoice()],
   ['conversation', () => benchConversation()],
+  ['campaigns', benchCampaigns],
 ] as const;
 
 /** `npm run bench`: every measured figure, one table; `npm run bench -- engine webhooks` runs only those parts. */

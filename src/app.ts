@@ -121,7 +121,7 @@ export async function createApp(config: Config, log: Logger, opts: { listen?: bo
     linkedWork.track(messages.linkedItems);
     const campaigns = new Campaigns(store, { missions, calls, messages, insights, assistants, guard, doNotContact, scheduler, log: log.child({ component: 'campaigns' }) });
     // A campaign takes its next step in the transaction where a call or SMS of its mission settled.
-    linkedWork.watch((missionId) => campaigns.advance(missionId));
+    linkedWork.watch((missionId, stepId) => campaigns.advance(missionId, stepId));
     // Ending on purpose reaches every call and message it concerns, in the transaction that decided it.
     store.events.on('mission.ended', ({ missionId }) => {
       calls.endForMission(missionId);

@@ -203,24 +203,27 @@ export class Campaigns {
    * steps. Runs inside that transaction. A move that settles more work (a cancelled call) comes back here; it is
    * taken after the current pass, not inside it.
    */
-  advance(missionId: string): void {
+  advance(missionId: string, stepId?: string): void {
     if (this.advancing.has(missionId)) {
       this.again.add(missionId);
       return;
     }
     this.advancing.add(missionId);
     try {
-      do {
+      this.step(missionId, stepId);
+      // Moves made meanwhile by the moves of this pass (cancelled calls) are looked at afresh, all of them.
+      while (this.again.has(missionId)) {
         this.again.delete(missionId);
         this.step(missionId);
-      } while (this.again.has(missionId));
+      }
     } finally {
       this.advancing.delete(missionId);
       this.again.delete(missionId);
     }
   }
 
-  private step(missionId: string): void {
+  /** One pass: take in the calls that ended (only `stepId`'s when given), start what is next, end the round when all is done. */
+  private step(missionId: string, stepId?: string): void {
     const c = this.campaign(missionId);
     if (!c) return;
     const status = this.d.missions.status(missionId);
@@ -229,9 +232,10 @@ export class Campaigns {
     const ended = this.store
       .sql(
         `SELECT t.round, t.idx FROM campaign_targets t JOIN calls c ON c.id = t.call_id
-         WHERE t.mission_id = ? AND t.state = 'called' AND t.followed_up = 0 AND c.status NOT IN (${OPEN_SQL}) ORDER BY t.round, t.idx`,
+         WHERE t.mission_id = ? AND (? IS NULL OR t.step_id = ?) AND t.state = 'called' AND t.settled = 0 AND c.status NOT IN (${OPEN_SQL})
+         ORDER BY t.round, t.idx`,
       )
-      .all(missionId) as { round: number; idx: number }[];
+      .all(missionId, stepId ?? null, stepId ?? null) as { round: number; idx: number }[];
     for (const e of ended) this.afterCall(missionId, spec, e.round, e.idx);
     if (this.d.missions.status(missionId) !== 'active') return;
     if (isSerial(spec.class)) this.launchNext(missionId, spec);
@@ -241,7 +245,7 @@ export class Campaigns {
 
   /** A target's call ended: its follow-up SMS goes out, and in gather_then_act a match ends the search. */
   private afterCall(missionId: string, spec: CampaignSpec, round: number, idx: number): void {
-    this.store.sql('UPDATE campaign_targets SET followed_up = 1 WHERE mission_id = ? AND round = ? AND idx = ?').run(missionId, round, idx);
+    this.store.sql('UPDATE campaign_targets SET settled = 1 WHERE mission_id = ? AND round = ? AND idx = ?').run(missionId, round, idx);
     const t = this.target(missionId, round, idx);
     const status = this.d.calls.statusOf(t.call_id!).status;
     const insight = this.d.insights.forCall(t.call_id!);
@@ -377,14 +381,12 @@ export class Campaigns {
     if (t.step_id) this.d.missions.moveStepQuietly(missionId, t.step_id, 'skipped', `${code}: ${reason}`);
   }
 
-  /** Some target of the round is still to be called, is on a call, or awaits its follow-up; or an SMS is still to go out. */
+  /**
+   * Some target of the round is still to be called or on a call (a call's end is taken in, `settled`, in the
+   * transaction of that end); or an SMS of the mission is still to go out.
+   */
   private roundOpen(missionId: string, round: number): boolean {
-    const target = this.store
-      .sql(
-        `SELECT 1 FROM campaign_targets t LEFT JOIN calls c ON c.id = t.call_id
-         WHERE t.mission_id = ? AND t.round = ? AND (t.state = 'waiting' OR (t.state = 'called' AND (t.followed_up = 0 OR c.status IN (${OPEN_SQL})))) LIMIT 1`,
-      )
-      .get(missionId, round);
+    const target = this.store.sql(`SELECT 1 FROM campaign_targets WHERE mission_id = ? AND round = ? AND settled = 0 AND state != 'skipped' LIMIT 1`).get(missionId, round);
     if (target) return true;
     return this.store.sql(`SELECT 1 FROM messages WHERE mission_id = ? AND direction = 'outbound' AND status IN ('scheduled', 'queued') LIMIT 1`).get(missionId) !== undefined;
   }

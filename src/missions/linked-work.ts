@@ -27,13 +27,14 @@ export class LinkedWork {
 
   /** Checks that new work may link to this mission (and step); returns the mission id. */
   resolveTarget(missionRef: string, stepId: string | undefined): string {
-    const mission = this.missions.get(missionRef);
-    if (!this.missions.isOpen(mission.mission_id)) throw new UserError(`mission ${mission.slug} is ${mission.status}; it takes no new calls or messages.`);
-    if (stepId !== undefined && !mission.steps.some((s) => s.step_id === stepId)) {
-      const ids = mission.steps.map((s) => s.step_id);
-      throw new UserError(`mission ${mission.slug} has no step ${JSON.stringify(stepId)}; its steps are ${ids.length ? ids.join(', ') : 'none'}.`);
+    const id = this.missions.resolveId(missionRef);
+    const slug = () => this.missions.get(id).slug;
+    if (!this.missions.isOpen(id)) throw new UserError(`mission ${slug()} is ${this.missions.status(id)}; it takes no new calls or messages.`);
+    if (stepId !== undefined && !this.store.sql('SELECT 1 FROM steps WHERE mission_id = ? AND step_id = ?').get(id, stepId)) {
+      const ids = this.missions.steps(id).map((s) => s.step_id);
+      throw new UserError(`mission ${slug()} has no step ${JSON.stringify(stepId)}; its steps are ${ids.length ? ids.join(', ') : 'none'}.`);
     }
-    return mission.mission_id;
+    return id;
   }
 
   missionInsightSchema(missionId: string): InsightSchema | undefined {

@@ -311,10 +311,13 @@ CREATE TABLE campaign_targets (
   call_id     TEXT REFERENCES calls(id),
   skip_code   TEXT,
   skip_reason TEXT,
-  followed_up INTEGER NOT NULL DEFAULT 0,
+  -- 1 once the end of its call was taken in (follow-up sent, stop_when checked), in the transaction of that end
+  settled     INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (mission_id, round, idx)
 );
 CREATE INDEX campaign_targets_step ON campaign_targets(mission_id, step_id);
+-- What keeps a round open: targets still to call, or whose call has not ended.
+CREATE INDEX campaign_targets_open ON campaign_targets(mission_id, round) WHERE settled = 0 AND state != 'skipped';
 `,
   },
 ];

@@ -25,6 +25,8 @@ export class Store {
   readonly events = new DomainEvents();
   private readonly statements = new Map<string, Statement>();
   private queued: Change[] = [];
+  /** The queued changes by thing, so a transaction touching thousands of things dedupes in constant time. */
+  private queuedByKey = new Map<string, Change>();
   private afterCommitQueue: (() => void)[] = [];
   private checkpointTimer: NodeJS.Timeout | undefined;
 
@@ -55,12 +57,14 @@ export class Store {
     } catch (err) {
       if (this.db.inTransaction) this.sql('ROLLBACK').run();
       this.queued = [];
+      this.queuedByKey.clear();
       this.afterCommitQueue = [];
       throw isDiskFull(err) ? new DiskFullError() : err;
     }
     const queued = this.queued;
     const after = this.afterCommitQueue;
     this.queued = [];
+    this.queuedByKey.clear();
     this.afterCommitQueue = [];
     for (const change of queued) this.changes.publish(change);
     for (const fn of after) fn();
@@ -83,7 +87,7 @@ export class Store {
     } catch (err) {
       this.sql('ROLLBACK TO unit').run();
       this.sql('RELEASE unit').run();
-      this.queued.length = announced;
+      for (const undone of this.queued.splice(announced)) this.queuedByKey.delete(changeKey(undone));
       this.afterCommitQueue.length = followUps;
       throw err;
     }
@@ -91,8 +95,12 @@ export class Store {
 
   announce(change: Change): void {
     if (!this.db.inTransaction) return this.changes.publish(change);
-    const dup = this.queued.find((c) => c.kind === change.kind && c.id === change.id);
-    if (!dup) this.queued.push(change);
+    const key = changeKey(change);
+    const dup = this.queuedByKey.get(key);
+    if (!dup) {
+      this.queued.push(change);
+      this.queuedByKey.set(key, change);
+    }
     else if (dup.kind === 'call' && change.kind === 'call') dup.transcript ||= change.transcript;
   }
 
@@ -128,3 +136,5 @@ export class Store {
     if (this.db.open) this.db.close();
   }
 }
+
+const changeKey = (change: Change): string => `${change.kind}:${change.id}`;
