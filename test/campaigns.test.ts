@@ -176,7 +176,8 @@ describe('screening', () => {
 describe('negotiation', () => {
   it('calls strictly one at a time, and each call is told what the earlier ones offered', async () => {
     await start({ SWITCHBOARD_SIM_TIME_SCALE: '0.02', SWITCHBOARD_MAX_CONCURRENT_CALLS: '10' });
-    const m = await h.call('create_mission', campaign({ class: 'negotiation', rubric: RUBRIC, targets: targets(SLOW, BOB, ACE) }));
+    // With a follow-up SMS after each call, whose sending must not start the next call early either.
+    const m = await h.call('create_mission', campaign({ class: 'negotiation', rubric: RUBRIC, targets: targets(SLOW, BOB, ACE), follow_up_sms: { completed: 'Thanks {name}!' } }));
     // Only the first target is called at first, though ten lines are free.
     expect((await h.call('list_calls', { mission_id: m.mission_id })).calls.map((c: any) => c.to)).toEqual([SLOW]);
     const done = await ended(m.mission_id);
@@ -297,6 +298,10 @@ describe('pause and resume', () => {
     await until(async () => (await h.call('list_calls', { mission_id: m.mission_id, status: 'ringing' })).calls.length === 1, 'the first call to ring');
     const paused = await h.call('pause_mission', { mission_id: m.mission_id });
     expect(paused.status).toBe('paused');
+    // Held, not waiting for a line.
+    await new Promise((r) => setTimeout(r, 50));
+    const waiting = (await h.call('list_calls', { mission_id: m.mission_id })).calls.filter((c: any) => c.to !== SLOW);
+    expect(waiting.map((c: any) => c.status)).toEqual(['scheduled', 'scheduled']);
     expect(await h.fail('pause_mission', { mission_id: m.mission_id })).toMatch(/pause_mission pauses an active mission; this one is paused/);
 
     // The live call finishes; the others stay undialed.
