@@ -6,7 +6,8 @@ import { registerTools } from './tool.js';
 import { tools } from './tools/index.js';
 
 const INSTRUCTIONS = `Switchboard gives you a phone. Place calls with initiate_call and SMS with schedule_sms; both return at once with an id.
-For outreach with several calls, create_mission first (steps + insight_schema), then link each call to a step: Switchboard moves steps and ends the mission itself.
+For outreach to a list, create_mission with targets (preview_mission first shows who is called when): Switchboard calls, retries, ranks and composes the result itself.
+For outreach you run call by call, create_mission with steps + insight_schema, then link each call to a step: Switchboard moves steps and ends the mission itself.
 Use wait_for_calls to wait for outcomes (no polling loops), get_insights to compare what calls found out, get_mission to report back.
 Phone numbers are E.164 (+15551234567); times are ISO 8601 with a zone.`;
 
