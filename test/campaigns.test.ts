@@ -126,6 +126,11 @@ describe('sweep', () => {
     expect(done.status).toBe('failed');
     const [call] = (await h.call('list_calls', { mission_id: m.mission_id })).calls;
     expect((await h.call('get_call', { call_id: call.call_id })).attempts.map((a: any) => a.status)).toEqual(['busy', 'busy', 'busy']);
+    const retries = done.recent_events.filter((e: any) => e.type === 'call_retry');
+    expect(retries.map((e: any) => e.summary)).toEqual([
+      expect.stringMatching(/ended busy; attempt 2 of 3 at /),
+      expect.stringMatching(/ended busy; attempt 3 of 3 at /),
+    ]);
   });
 
   it('refuses what cannot be a campaign, saying what to fix', async () => {
@@ -367,6 +372,8 @@ describe('preview_mission', () => {
     expect(calls.map((c: any) => c.to).sort()).toEqual([PARIS, TOKYO, NEW_YORK, BOB].sort());
     const tokyo = calls.find((c: any) => c.to === TOKYO);
     expect(tokyo).toMatchObject({ status: 'scheduled', attempts: [], deferred: { code: 'calling_hours', until: row(1).at } });
+    const events = (await h.call('get_mission', { mission_id: m.mission_id })).recent_events;
+    expect(events.find((e: any) => e.type === 'call_deferred')).toMatchObject({ step_id: 'target-2', payload: { call_id: tokyo.call_id, until: row(1).at } });
     await until(async () => {
       const live = await Promise.all(calls.filter((c: any) => c.to !== TOKYO).map((c: any) => h.call('get_call', { call_id: c.call_id })));
       return live.every((c: any) => c.status === 'completed');

@@ -31,6 +31,14 @@ export function endAttempt(c: CallsContext, ref: { callId: string; attempt: numb
     const dueMs = c.scheduler.now() + retry.interval_seconds * 1000;
     c.ledger.moveCall(row, 'scheduled', { scheduled_at: iso(dueMs) });
     c.scheduler.enqueue('call', row.id, dueMs);
+    if (row.mission_id) {
+      c.linkedWork.note(row.mission_id, {
+        type: 'call_retry',
+        step_id: row.step_id,
+        summary: `Call ${row.id} to ${row.to_number} ended ${status.replace('_', ' ')}; attempt ${ref.attempt + 1} of ${retry.max_attempts} at ${iso(dueMs)}.`,
+        payload: { call_id: row.id, attempt: ref.attempt + 1, status, due_at: iso(dueMs) },
+      });
+    }
   } else {
     const error = endedOnPurpose
       ? END_REASONS[endedOnPurpose]

@@ -334,7 +334,6 @@ export class Campaigns {
         }),
       );
       this.store.sql(`UPDATE campaign_targets SET state = 'called', call_id = ? WHERE mission_id = ? AND round = ? AND idx = ?`).run(call.call_id, c.mission_id, t.round, t.idx);
-      if (call.deferred) this.d.missions.note(c.mission_id, { type: 'call_deferred', step_id: t.step_id ?? undefined, summary: `${label(t)}: ${call.deferred.reason}`, payload: { call_id: call.call_id, until: call.deferred.until } });
       return true;
     } catch (err) {
       if (!(err instanceof UserError)) throw err;

@@ -52,6 +52,11 @@ export class LinkedWork {
     return this.missions.status(missionId) === 'paused';
   }
 
+  /** A move of linked work the mission's audit trail should show (a retry, a deferral), while the mission is open. */
+  note(missionId: string, event: { type: string; summary: string; step_id?: string | null; payload?: unknown }): void {
+    if (this.missions.isOpen(missionId)) this.missions.note(missionId, { ...event, step_id: event.step_id ?? undefined });
+  }
+
   started(missionId: string, stepId: string): void {
     this.missions.linkedWorkStarted(missionId, stepId);
   }
