@@ -29,9 +29,14 @@ async function killAndRestart(env: Record<string, string>, first: Awaited<Return
   return spawnServer(env);
 }
 
-async function missionCalls(server: Awaited<ReturnType<typeof spawnServer>>, missionId: string) {
+/** The campaign once it has ended, and every call it made, in full. */
+async function campaignEnd(server: Awaited<ReturnType<typeof spawnServer>>, missionId: string) {
+  const done = await until(async () => {
+    const mission = await server.call('get_mission', { mission_id: missionId });
+    return mission.status !== 'active' && mission;
+  }, 'the campaign to end', 30_000);
   const { calls } = await server.call('list_calls', { mission_id: missionId });
-  return Promise.all(calls.map((c: any) => server.call('get_call', { call_id: c.call_id })));
+  return { done, calls: await Promise.all(calls.map((c: any) => server.call('get_call', { call_id: c.call_id }))) };
 }
 
 describe('a campaign across kill -9', () => {
@@ -53,11 +58,7 @@ describe('a campaign across kill -9', () => {
     }, 'the second call to be live', 20_000);
     const second = await killAndRestart(env, first);
     try {
-      const done = await until(async () => {
-        const mission = await second.call('get_mission', { mission_id: m.mission_id });
-        return mission.status !== 'active' && mission;
-      }, 'the campaign to end', 30_000);
-      const calls = await missionCalls(second, m.mission_id);
+      const { done, calls } = await campaignEnd(second, m.mission_id);
       // Each target once, in order, none of them twice.
       expect(calls.map((c: any) => c.to).sort()).toEqual(NUMBERS.slice(0, 4));
       expect(calls.every((c: any) => c.attempts.length === 1)).toBe(true);
@@ -87,11 +88,7 @@ describe('a campaign across kill -9', () => {
     await until(async () => (await first.call('list_calls', { mission_id: m.mission_id, status: 'in_progress' })).calls.length === 2, 'two calls live', 20_000);
     const second = await killAndRestart(env, first);
     try {
-      const done = await until(async () => {
-        const mission = await second.call('get_mission', { mission_id: m.mission_id });
-        return mission.status !== 'active' && mission;
-      }, 'the campaign to end', 30_000);
-      const calls = await missionCalls(second, m.mission_id);
+      const { done, calls } = await campaignEnd(second, m.mission_id);
       expect(calls.map((c: any) => c.to).sort()).toEqual(NUMBERS);
       expect(calls.every((c: any) => c.attempts.length === 1)).toBe(true);
       const interrupted = calls.filter((c: any) => c.error?.code === 'interrupted');

@@ -162,8 +162,8 @@ export class Campaigns {
       const ranked = ranking(round1, spec.rubric);
       let chosen: TargetOutcome[];
       if (targets?.length) {
-        chosen = targets.map((to) => {
-          const hit = round1.find((t) => t.to === to.trim());
+        chosen = [...new Set(targets.map((to) => to.trim()))].map((to) => {
+          const hit = round1.find((t) => t.to === to);
           if (!hit || !answered(hit)) {
             const options = ranked.map((r) => r.to).join(', ');
             throw new UserError(`${JSON.stringify(to)} is not a round-1 target that answered; choose among ${options || 'none'}.`);

@@ -23,7 +23,7 @@ export type CallTemplate = {
   insight_schema?: unknown;
   amd?: Amd;
   voicemail_message?: string;
-  retry?: { max_attempts: number; interval_seconds: number; on?: (RetryableEnd | 'voicemail')[] };
+  retry?: { max_attempts: number; interval_seconds: number; on?: RetryableEnd[] };
 };
 export type RubricRule = { field: string; weight: number; prefer: Preference };
 export type StopWhen = { field: string; equals?: string | number | boolean; present?: boolean };

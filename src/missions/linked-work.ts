@@ -63,11 +63,15 @@ export class LinkedWork {
 
   settled(missionId: string, stepId: string): void {
     this.missions.linkedWorkSettled(missionId, stepId, this.sources.flatMap((items) => items(missionId, stepId)));
-    this.handedOver(missionId, stepId);
+    this.tellWatchers(missionId, stepId);
   }
 
   /** A linked SMS went to the carrier: not final yet, but nothing more is waiting on Switchboard for it. */
   handedOver(missionId: string, stepId: string): void {
+    this.tellWatchers(missionId, stepId);
+  }
+
+  private tellWatchers(missionId: string, stepId: string): void {
     for (const watcher of this.watchers) watcher(missionId, stepId);
   }
 }
