@@ -84,6 +84,10 @@ describe('sweep', () => {
     expect(m.steps.map((s: any) => s.step_id)).toEqual(['target-1', 'target-2', 'target-3', 'target-5', 'target-6', 'result']);
     expect(m.steps.find((s: any) => s.step_id === 'target-3')).toMatchObject({ status: 'skipped', note: expect.stringMatching(/invalid: .*targets\[2\]\.to/) });
     expect(m.steps.find((s: any) => s.step_id === 'target-5')).toMatchObject({ status: 'skipped', note: expect.stringMatching(/do_not_contact/) });
+    // The answer reports the bad targets by index at once; the rest are being called.
+    expect(m.campaign).toMatchObject({ class: 'sweep', round: 1, targets: 6, waiting: 0 });
+    expect(m.campaign.on_call + m.campaign.done).toBe(3);
+    expect(m.campaign.skipped.map((t: any) => [t.index, t.code])).toEqual([[2, 'invalid'], [3, 'duplicate'], [4, 'do_not_contact']]);
 
     const done = await ended(m.mission_id);
     expect(done.status).toBe('succeeded');
@@ -185,6 +189,7 @@ describe('negotiation', () => {
     const m = await h.call('create_mission', campaign({ class: 'negotiation', rubric: RUBRIC, targets: targets(SLOW, BOB, ACE), follow_up_sms: { completed: 'Thanks {name}!' } }));
     // Only the first target is called at first, though ten lines are free.
     expect((await h.call('list_calls', { mission_id: m.mission_id })).calls.map((c: any) => c.to)).toEqual([SLOW]);
+    expect(m.campaign).toMatchObject({ class: 'negotiation', waiting: 2, on_call: 1, done: 0, skipped: [] });
     const done = await ended(m.mission_id);
     expect(done.status).toBe('succeeded');
 

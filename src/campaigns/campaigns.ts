@@ -1,6 +1,6 @@
 import type { Assistants } from '../assistants/assistants.js';
 import type { Calls } from '../calls/calls.js';
-import { OPEN_SQL } from '../calls/lifecycle.js';
+import { LIVE_STATUSES, OPEN_SQL, WAITING_STATUSES } from '../calls/lifecycle.js';
 import { UserError } from '../errors.js';
 import type { DoNotContact } from '../guardrails/do-not-contact.js';
 import type { OutboundGuard } from '../guardrails/outbound-guard.js';
@@ -35,6 +35,19 @@ type Deps = {
   scheduler: Scheduler;
   log: Logger;
 };
+
+/** A campaign as it runs: its targets of the current round still to call, on a call (or waiting to retry), done or skipped. */
+export type CampaignProgress = {
+  class: CampaignSpec['class'];
+  round: number;
+  targets: number;
+  waiting: number;
+  on_call: number;
+  done: number;
+  skipped: { index: number; to: string; code: string; reason: string }[];
+};
+
+const OPEN_STATUSES: readonly string[] = [...WAITING_STATUSES, ...LIVE_STATUSES];
 
 type CampaignRow = { mission_id: string; spec: string; round: number; winner: number | null };
 type TargetRow = {
@@ -188,6 +201,25 @@ export class Campaigns {
       this.advance(id);
       return this.d.missions.get(id);
     });
+  }
+
+  /** Where a campaign stands, for get_mission and create_mission's answer; null for a mission without targets. */
+  progress(missionId: string): CampaignProgress | null {
+    const c = this.campaign(missionId);
+    if (!c) return null;
+    const spec = parseSpec(c);
+    const rows = this.outcomes(missionId, c.round);
+    const count = (test: (t: TargetOutcome) => boolean) => rows.filter(test).length;
+    const ended = (t: TargetOutcome) => t.call_status !== null && !OPEN_STATUSES.includes(t.call_status);
+    return {
+      class: spec.class,
+      round: c.round,
+      targets: rows.length,
+      waiting: count((t) => t.call_id === null && t.skip_code === null),
+      on_call: count((t) => t.call_id !== null && !ended(t)),
+      done: count(ended),
+      skipped: rows.filter((t) => t.skip_code !== null).map((t) => ({ index: t.index, to: t.to, code: t.skip_code!, reason: t.skip_reason ?? '' })),
+    };
   }
 
   /** The ranking of the campaign's answers as they stand (the latest round), when it has a rubric. */

@@ -161,11 +161,26 @@ export const Message = z.object({
   updated_at: time,
 });
 
+/** Where a campaign stands (its current round). */
+export const CampaignProgress = z
+  .object({
+    class: z.string(),
+    round: z.number().int(),
+    targets: z.number().int(),
+    waiting: z.number().int().describe('Not called yet (negotiation calls one at a time)'),
+    on_call: z.number().int().describe('Called and not ended: ringing, talking, deferred or waiting to retry'),
+    done: z.number().int(),
+    skipped: z.array(z.object({ index: z.number().int(), to: z.string(), code: z.string(), reason: z.string() })).describe('Targets not called, by their index in `targets`, and why'),
+  })
+  .nullable()
+  .describe('Missions with targets only');
+
 export const MissionDetail = Mission.extend({
   calls: z.array(CallSummary),
   messages: z.array(Message),
   memory: z.record(z.string(), json),
   recent_events: z.array(MissionEvent),
+  campaign: CampaignProgress,
 });
 
 export const Assistant = z.object({
