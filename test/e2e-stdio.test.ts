@@ -174,6 +174,9 @@ describe('the other commands', () => {
     expect(r.stdout).toContain('Agent : (pressed 0)');
     expect(r.stdout).toMatch(/Ace Roofing\s+all_fields_collected\s+\$450/);
     expect(r.stdout).toMatch(/Mission SUCCEEDED/);
+    // The campaign: Peak is the cheapest with the longest warranty; Summit's voicemail is not ranked.
+    expect(r.stdout).toMatch(/\nCampaign ranking\n  1\. Peak Roofing Co\s+score 3\.00 of 3 /);
+    expect(r.stdout).toMatch(/Campaign SUCCEEDED: 5 target\(s\): .*Winner: Peak Roofing Co \(\+15550100005\)/);
   });
 
   it('switchboard doctor says what is wrong and how to fix it', () => {

@@ -25,8 +25,8 @@ const QUOTE_FIELDS = {
 };
 
 /**
- * `switchboard demo`: a whole outreach mission on the simulated carrier, in a throwaway store,
- * driven through the same domain functions the MCP tools call. Prints the report to `out`.
+ * `switchboard demo`: a whole outreach mission on the simulated carrier, in a throwaway store, then the same job as
+ * a campaign, driven through the same domain functions the MCP tools call. Prints the report to `out`.
  */
 export async function runDemo(config: Config, out: NodeJS.WritableStream, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-demo-'));
@@ -41,6 +41,8 @@ export async function runDemo(config: Config, out: NodeJS.WritableStream, env: N
     // Simulated people in a throwaway store take calls at any hour: the demo runs whenever it is started. (The
     // fictional 555-01xx numbers count as anywhere in North America, a window of about two hours a day.)
     SWITCHBOARD_CALLING_HOURS: 'off',
+    // It calls the same five simulated people twice over (once by hand, once as a campaign), retries included.
+    SWITCHBOARD_MAX_CALLS_PER_NUMBER_PER_DAY: Math.max(config.SWITCHBOARD_MAX_CALLS_PER_NUMBER_PER_DAY, 10),
   };
   const app = await createApp(demoConfig, createLogger(env.SWITCHBOARD_LOG_LEVEL ?? 'warn'));
   const print = (line = '') => out.write(`${line}\n`);
@@ -103,8 +105,30 @@ export async function runDemo(config: Config, out: NodeJS.WritableStream, env: N
     }
 
     print(`\nMission ${final.status.toUpperCase()}: ${final.summary ?? 'still running'}`);
-    print(`Finished in ${((Date.now() - started) / 1000).toFixed(1)} s. Next: \`switchboard serve\` and connect an MCP client (see README).`);
-    return final.status === 'succeeded' ? 0 : 1;
+
+    // The same job as a campaign: one request, and Switchboard calls, retries, scores and ranks by itself.
+    print('\nNow the same five roofers as a campaign: one create_mission with targets and a rubric…');
+    const { mission: campaign } = app.campaigns.create({
+      name: 'Rank roofers',
+      instructions: 'Ask price per square, earliest start and warranty.',
+      insight_schema: QUOTE_FIELDS,
+      class: 'screening',
+      targets: ROOFERS.map((r) => ({ to: r.to, name: BUILT_IN_DIRECTORY[r.to].name })),
+      call: { amd: 'voicemail', voicemail_message: 'Please call back with a quote for a 20 square roof replacement.', retry: { max_attempts: 3, interval_seconds: 1 } },
+      rubric: [
+        { field: 'price_per_square', weight: 2, prefer: 'lower' },
+        { field: 'warranty_years', weight: 1, prefer: 'higher' },
+      ],
+    });
+    await settle(() => !['active', 'paused'].includes(app.missions.status(campaign.mission_id)), 60_000);
+    const ranked = app.campaigns.rankingOf(campaign.mission_id) ?? [];
+    print('\nCampaign ranking');
+    for (const r of ranked) print(`  ${r.rank}. ${pad(r.name ?? r.to, 22)} score ${r.score.toFixed(2)} of ${r.max_score}  (${r.reasons.join('; ')})`);
+    const done = app.missions.get(campaign.mission_id);
+    print(`\nCampaign ${done.status.toUpperCase()}: ${done.summary ?? 'still running'}`);
+
+    print(`\nFinished in ${((Date.now() - started) / 1000).toFixed(1)} s. Next: \`switchboard serve\` and connect an MCP client (see README).`);
+    return final.status === 'succeeded' && done.status === 'succeeded' ? 0 : 1;
   } finally {
     await app.stop();
   }
