@@ -1,5 +1,7 @@
 import { SCHEMA_VERSION } from '../src/store/database.js';
 import { spawn, spawnSync } from 'node:child_process';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import { freePort, tempDir, TEST_MODE, testEnv, until } from './helpers.js';
 import { CLI, serveEnv, spawnServer, stopEngineAtEnd } from './spawn.js';
@@ -28,6 +30,38 @@ describe('the built server over stdio', () => {
       expect(mission.status).toBe('succeeded');
       const { rows } = await server.call('get_insights', { mission_id: 'quotes' });
       expect(rows.map((r: any) => r.fields.price_per_square)).toEqual(['$450', '$395']);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('asks a stdio client at a campaign’s approval gate by elicitation, and goes on with its answer', async () => {
+    const client = new Client({ name: 'e2e-elicit', version: '0' }, { capabilities: { elicitation: {} } });
+    const asked: string[] = [];
+    client.setRequestHandler(ElicitRequestSchema, async (req) => {
+      asked.push(req.params.message);
+      return { action: 'accept', content: { approve: true, targets: '+15550100008' } };
+    });
+    const server = await spawnServer(testEnv(), client);
+    try {
+      const quote = { type: 'object', properties: { price_per_square: { type: 'string' } } };
+      const m = await server.call('create_mission', {
+        name: 'Two rounds',
+        instructions: 'Ask the price per square.',
+        insight_schema: quote,
+        class: 'multi_round',
+        rubric: [{ field: 'price_per_square', weight: 1, prefer: 'lower' }],
+        rounds: { advance_top: 1 },
+        targets: [{ to: '+15550100001' }, { to: '+15550100008' }],
+      });
+      const done = await until(async () => {
+        const mission = await server.call('get_mission', { mission_id: m.mission_id });
+        return !['active', 'awaiting_approval'].includes(mission.status) && mission;
+      }, 'the campaign to end', 20_000);
+      expect(asked).toEqual([expect.stringMatching(/^Round 1 is done\. Call these 1 again for round 2\?\n1\. \+15550100008: score 1 of 1$/)]);
+      // The user chose the number to call again.
+      expect(done.result.table.map((r: any) => r.to)).toEqual(['+15550100008']);
+      expect(done.status).toBe('succeeded');
     } finally {
       await server.close();
     }

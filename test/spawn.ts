@@ -52,11 +52,10 @@ export function stopEngineAtEnd(dataDir: string): void {
 }
 
 /** The built server, spawned as an MCP client would (`node dist/cli.js serve` over stdio). */
-export async function spawnServer(env: Record<string, string>) {
+export async function spawnServer(env: Record<string, string>, client = new Client({ name: 'e2e', version: '0' })) {
   const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'serve'], env: serveEnv(env), stderr: 'pipe' });
   let stderr = '';
   transport.stderr?.on('data', (d) => (stderr += d));
-  const client = new Client({ name: 'e2e', version: '0' });
   if (env.SWITCHBOARD_DATA_DIR) stopEngineAtEnd(env.SWITCHBOARD_DATA_DIR);
   await client.connect(transport).catch((err: Error) => {
     throw new Error(`switchboard serve did not come up (${err.message}); its stderr: ${stderr}`);
