@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { Changes } from '../../src/changes.js';
 import { openStore, SCHEMA_VERSION } from '../../src/store/database.js';
+import { MIGRATIONS } from '../../src/store/migrations.js';
 import { Store } from '../../src/store/store.js';
 import { Missions } from '../../src/missions/missions.js';
 import { tempDir } from '../helpers.js';
@@ -21,6 +22,34 @@ describe('store', () => {
     db.close();
     // Opening again applies nothing twice.
     openStore(dir).close();
+  });
+
+  it('migrates a version-4 database to campaigns keeping every mission, step, event and call, references intact', () => {
+    const dir = tempDir();
+    const db = new Database(join(dir, 'switchboard.db'));
+    db.pragma('foreign_keys = ON');
+    for (const m of MIGRATIONS.filter((m) => m.version <= 4)) db.exec(m.sql);
+    db.pragma('user_version = 4');
+    const now = new Date().toISOString();
+    db.prepare(`INSERT INTO missions (id, slug, name, instructions, status, created_at, updated_at) VALUES ('msn_1', 'old', 'Old', 'x', 'active', ?, ?)`).run(now, now);
+    db.prepare(`INSERT INTO steps (mission_id, step_id, seq, description, status, updated_at) VALUES ('msn_1', 'a', 1, 'A', 'pending', ?)`).run(now);
+    db.prepare(`INSERT INTO events (mission_id, type, summary, source, created_at) VALUES ('msn_1', 'mission_created', 'made', 'client', ?)`).run(now);
+    db.close();
+
+    const store = new Store(openStore(dir), new Changes());
+    try {
+      expect(store.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+      expect(store.db.pragma('foreign_key_check')).toEqual([]);
+      expect(store.db.pragma('foreign_keys', { simple: true })).toBe(1);
+      const missions = new Missions(store);
+      expect(missions.get('old')).toMatchObject({ status: 'active', steps: [{ step_id: 'a' }] });
+      // The new statuses are allowed; a step still cannot point at a mission that does not exist.
+      store.tx(() => missions.setStatus('msn_1', 'paused', 'Paused.', 'client'));
+      expect(missions.get('old').status).toBe('paused');
+      expect(() => store.db.prepare(`INSERT INTO steps (mission_id, step_id, seq, description, status, updated_at) VALUES ('msn_x', 'a', 1, 'A', 'pending', ?)`).run(now)).toThrow(/FOREIGN KEY/);
+    } finally {
+      store.close();
+    }
   });
 
   it('refuses a database written by a newer switchboard', () => {
