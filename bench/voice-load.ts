@@ -15,6 +15,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { connect, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
 
 const role = process.argv[2];
 
@@ -88,6 +89,8 @@ function textFrame(text: string, masked: boolean): Buffer {
   return frame;
 }
 
+const cpuMs = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1000;
+
 /** Writes what one read produced in one syscall. */
 function flush(socket: Socket, out: Buffer[]): void {
   if (out.length === 1) socket.write(out[0]!);
@@ -147,7 +150,10 @@ if (role === 'model') {
     socket.on('error', () => socket.destroy());
   });
   server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ url: `ws://127.0.0.1:${(server.address() as { port: number }).port}/v1/realtime` })));
-  process.stdin.on('end', () => process.exit(0)).resume();
+  // Each line on stdin asks for this process's CPU time so far; the end of stdin ends it.
+  createInterface({ input: process.stdin })
+    .on('line', () => console.log(JSON.stringify({ cpuMs: cpuMs(process.cpuUsage()) })))
+    .on('close', () => process.exit(0));
 }
 
 // --- the callers -------------------------------------------------------------------------------------
@@ -244,12 +250,14 @@ if (role === 'carrier') {
   // A few hundred connections at a time, so none is lost to the listen backlog.
   for (let from = 0; from < tokens.length; from += 200) await Promise.all(tokens.slice(from, from + 200).map((token, k) => open(token, from + k)));
   console.log(JSON.stringify({ ready: true, connectMs: performance.now() - t0 }));
+  const cpu0 = process.cpuUsage();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   clearInterval(timer);
+  const cpu = cpuMs(process.cpuUsage(cpu0));
   for (const c of callers) c.socket.end(Buffer.from([0x88, 0x80, 0, 0, 0, 0]));
   const steady = latencies.slice(Math.floor(latencies.length / 5)).sort((x, y) => x - y);
   const pick = (xs: number[], p: number) => (xs.length ? xs[Math.min(xs.length - 1, Math.ceil(p * xs.length) - 1)]! : NaN);
   firstAudio.sort((x, y) => x - y);
-  const result = { sent, echoed, p50: pick(steady, 0.5), p99: pick(steady, 0.99), firstP50: pick(firstAudio, 0.5), firstP99: pick(firstAudio, 0.99) };
+  const result = { cpuMs: cpu, sent, echoed, p50: pick(steady, 0.5), p99: pick(steady, 0.99), firstP50: pick(firstAudio, 0.5), firstP99: pick(firstAudio, 0.99) };
   process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));
 }
