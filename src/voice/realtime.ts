@@ -1,6 +1,7 @@
 import WebSocket from 'ws';
 import { stringField as field } from '../json.js';
 import type { Logger } from '../log.js';
+import { sendText } from './send-text.js';
 
 export type RealtimeSettings = { url: string; apiKey: string; model: string; voice: string };
 
@@ -49,7 +50,7 @@ export class RealtimeConnection {
   }
 
   send(event: Record<string, unknown>): void {
-    if (this.open) this.ws.send(JSON.stringify(event));
+    if (this.open) sendText(this.ws, JSON.stringify(event));
   }
 
   appendAudio(base64: string): void {
@@ -58,7 +59,7 @@ export class RealtimeConnection {
       if (this.dropped++ === 0) this.log.warn('the realtime API is not keeping up; dropping callee audio');
       return;
     }
-    this.ws.send(`{"type":"input_audio_buffer.append","audio":"${base64}"}`);
+    sendText(this.ws, `{"type":"input_audio_buffer.append","audio":"${base64}"}`);
   }
 
   close(): void {

@@ -4,6 +4,7 @@ import type { Logger } from '../../log.js';
 import type { MediaHub, MediaLeg, MediaRoute } from '../../voice/media-port.js';
 import { MAX_CARRIER_BACKLOG, numberOrUndefined, readCommonFrame, serveMediaSocket, type MediaFrame } from '../../voice/media-socket.js';
 import { base64Bytes, MULAW_SILENCE } from '../../voice/mulaw.js';
+import { sendText } from '../../voice/send-text.js';
 import { stringField as field } from '../../json.js';
 
 export const TELNYX_MEDIA_PATH = '/media/telnyx';
@@ -112,13 +113,13 @@ class TelnyxLeg implements MediaLeg {
 
   mark(name: string): void {
     this.flush();
-    if (!this.dropping) this.socket.send(JSON.stringify({ event: 'mark', mark: { name } }));
+    if (!this.dropping) sendText(this.socket, JSON.stringify({ event: 'mark', mark: { name } }));
   }
 
   clear(): void {
     this.short = [];
     this.shortBytes = 0;
-    this.socket.send('{"event":"clear"}');
+    sendText(this.socket, '{"event":"clear"}');
   }
 
   async sendDigits(digits: string): Promise<void> {
@@ -144,6 +145,6 @@ class TelnyxLeg implements MediaLeg {
 
   private write(base64: string): void {
     this.dropping = this.socket.bufferedAmount > MAX_CARRIER_BACKLOG;
-    if (!this.dropping) this.socket.send(`{"event":"media","media":{"payload":"${base64}"}}`);
+    if (!this.dropping) sendText(this.socket, `{"event":"media","media":{"payload":"${base64}"}}`);
   }
 }

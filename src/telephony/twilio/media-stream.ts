@@ -4,6 +4,7 @@ import type { Logger } from '../../log.js';
 import type { MediaHub, MediaLeg, MediaRoute } from '../../voice/media-port.js';
 import { MAX_CARRIER_BACKLOG, numberOrUndefined, readCommonFrame, serveMediaSocket, type MediaFrame } from '../../voice/media-socket.js';
 import { dtmfTones } from '../../voice/mulaw.js';
+import { sendText } from '../../voice/send-text.js';
 import { stringField as field } from '../../json.js';
 
 export const TWILIO_MEDIA_PATH = '/media/twilio';
@@ -81,15 +82,15 @@ class TwilioLeg implements MediaLeg {
 
   sendAudio(base64: string): void {
     this.dropping = this.socket.bufferedAmount > MAX_CARRIER_BACKLOG;
-    if (!this.dropping) this.socket.send(`${this.mediaHead}${base64}"}}`);
+    if (!this.dropping) sendText(this.socket, `${this.mediaHead}${base64}"}}`);
   }
 
   mark(name: string): void {
-    if (!this.dropping) this.socket.send(JSON.stringify({ event: 'mark', streamSid: this.streamSid, mark: { name } }));
+    if (!this.dropping) sendText(this.socket, JSON.stringify({ event: 'mark', streamSid: this.streamSid, mark: { name } }));
   }
 
   clear(): void {
-    this.socket.send(JSON.stringify({ event: 'clear', streamSid: this.streamSid }));
+    sendText(this.socket, JSON.stringify({ event: 'clear', streamSid: this.streamSid }));
   }
 
   /**
