@@ -15,7 +15,7 @@ import type { Scheduler } from '../scheduler/scheduler.js';
 import type { Store } from '../store/store.js';
 import { judge, preview, type Preview, type SkipCode } from './plan.js';
 import { composeResult, ranking, answered, type RankingEntry, type TargetOutcome } from './result.js';
-import { matches } from './rubric.js';
+import { answerOf, matches } from './rubric.js';
 import { checkCampaign, checkTargets, isSerial, label, type CallTemplate, type CampaignInput, type CampaignSpec, type Target } from './spec.js';
 
 export type CreateCampaignInput = CreateMissionInput & CampaignInput;
@@ -281,7 +281,10 @@ export class Campaigns {
     const t = this.target(missionId, round, idx);
     const status = this.d.calls.statusOf(t.call_id!).status;
     const insight = this.d.insights.forCall(t.call_id!);
-    const template = spec.follow_up_sms && (spec.follow_up_sms[insight.outcome ?? ''] ?? spec.follow_up_sms[status]);
+    // Outcomes come from the agent (a model, on live calls): only the client's own keys count, never inherited ones.
+    const templates = spec.follow_up_sms;
+    const key = [insight.outcome, status].find((k) => k && templates && Object.hasOwn(templates, k));
+    const template = key ? templates![key] : undefined;
     if (template) this.followUp(missionId, t, template, insight.fields);
 
     const c = this.campaign(missionId)!;
@@ -308,7 +311,7 @@ export class Campaigns {
 
   private followUp(missionId: string, t: TargetRow, template: string, fields: Record<string, unknown>): void {
     const body = template.replace(/\{([^{}]+)\}/g, (_, key: string) => {
-      const value = key === 'name' ? t.name : key === 'to' ? t.to : fields[key];
+      const value = key === 'name' ? t.name : key === 'to' ? t.to : answerOf(fields, key);
       return value === null || value === undefined ? '' : String(value);
     });
     try {

@@ -29,6 +29,9 @@ export function yesNo(value: unknown): boolean | null {
   return YES.test(text) ? true : NO.test(text) ? false : null;
 }
 
+/** A field's answer; field names are the client's, so only the row's own keys count (never `constructor` and kin). */
+export const answerOf = (fields: Record<string, unknown>, field: string): unknown => (Object.hasOwn(fields, field) ? fields[field] : undefined);
+
 const present = (value: unknown): boolean => value !== null && value !== undefined && String(value).trim() !== '';
 const shown = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
 const points = (n: number): string => (Math.round(n * 100) / 100).toFixed(2);
@@ -42,14 +45,14 @@ export function rank<T extends Scorable>(rows: readonly T[], rubric: readonly Ru
   const ranges = new Map<string, { min: number; max: number }>();
   for (const r of rubric) {
     if (r.prefer !== 'lower' && r.prefer !== 'higher') continue;
-    const values = rows.map((row) => numericValue(row.fields[r.field])).filter((v): v is number => v !== null);
+    const values = rows.map((row) => numericValue(answerOf(row.fields, r.field))).filter((v): v is number => v !== null);
     if (values.length) ranges.set(r.field, { min: Math.min(...values), max: Math.max(...values) });
   }
   const maxScore = rubric.reduce((sum, r) => sum + r.weight, 0);
   const scored = rows.map((row) => {
     let score = 0;
     const reasons = rubric.map((r) => {
-      const value = row.fields[r.field];
+      const value = answerOf(row.fields, r.field);
       if (!present(value)) return `${r.field}: missing (0)`;
       let got: number;
       let why: string;
@@ -82,7 +85,7 @@ export function rank<T extends Scorable>(rows: readonly T[], rubric: readonly Ru
 
 /** Whether a call's fields say the campaign has found what it looks for. */
 export function matches(stop: StopWhen, fields: Record<string, unknown>): boolean {
-  const value = fields[stop.field];
+  const value = answerOf(fields, stop.field);
   if (stop.present) return present(value);
   if (!present(value)) return false;
   const want = stop.equals;

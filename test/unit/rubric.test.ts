@@ -80,3 +80,10 @@ describe('stop_when', () => {
     expect(matches({ field: 'quote', present: true }, {})).toBe(false);
   });
 });
+
+describe('field names are the client’s', () => {
+  it('reads only a row’s own answers, never what every object inherits', () => {
+    expect(matches({ field: 'constructor', present: true }, {})).toBe(false);
+    expect(rank([{ index: 0, fields: {} }], [{ field: 'toString', weight: 1, prefer: 'present' }])[0]!.reasons).toEqual(['toString: missing (0)']);
+  });
+});
