@@ -125,7 +125,8 @@ describe('calls on the simulated carrier, through MCP', () => {
     expect(call.fields.warranty_years).toBeNull();
     expect(call.transcript.at(-1).text).not.toMatch(/Goodbye/);
     const talkedMs = Date.parse(call.attempts[0].ended_at) - Date.parse(call.attempts[0].answered_at);
-    expect(talkedMs).toBeGreaterThanOrEqual(limitMs);
+    // Timers run on the monotonic clock and the stored times are wall-clock milliseconds: they may differ by one.
+    expect(talkedMs).toBeGreaterThanOrEqual(limitMs - 2);
     expect(talkedMs).toBeLessThan(1.5 * limitMs);
   });
 
