@@ -65,16 +65,20 @@ export const isSerial = (cls: CampaignClass): boolean => cls === 'negotiation';
 export function checkCampaign(input: CampaignInput, schemaOf: (call: CallTemplate) => InsightSchema | undefined): CampaignSpec {
   const cls = input.class ?? 'sweep';
   const call = checkTemplate(input.call ?? {}, 'call');
-  const needs = (field: keyof CampaignInput, classes: CampaignClass[], why: string) => {
-    const given = input[field] !== undefined;
-    if (classes.includes(cls) && !given) throw new UserError(`class "${cls}" needs \`${field}\`: ${why}.`);
-    if (!classes.includes(cls) && given && field !== 'rubric') {
+  const requiredFor = (field: keyof CampaignInput, classes: CampaignClass[], why: string) => {
+    if (classes.includes(cls) && input[field] === undefined) throw new UserError(`class "${cls}" needs \`${field}\`: ${why}.`);
+  };
+  const onlyFor = (field: keyof CampaignInput, classes: CampaignClass[]) => {
+    if (!classes.includes(cls) && input[field] !== undefined) {
       throw new UserError(`\`${field}\` only applies to class ${classes.map((c) => `"${c}"`).join(' or ')}; this campaign is "${cls}".`);
     }
   };
-  needs('rubric', ['screening', 'multi_round'], 'the weights that score and rank the answers, like [{"field":"price","weight":2,"prefer":"lower"}]');
-  needs('stop_when', ['gather_then_act'], 'the answer that ends the campaign, like {"field":"available","equals":"yes"}');
-  needs('rounds', ['multi_round'], 'how many of the best advance after approval, like {"advance_top":3,"round2_call":{"instructions":"…"}}');
+  // A rubric ranks any class's answers; screening and multi_round cannot do without one.
+  requiredFor('rubric', ['screening', 'multi_round'], 'the weights that score and rank the answers, like [{"field":"price","weight":2,"prefer":"lower"}]');
+  requiredFor('stop_when', ['gather_then_act'], 'the answer that ends the campaign, like {"field":"available","equals":"yes"}');
+  onlyFor('stop_when', ['gather_then_act']);
+  requiredFor('rounds', ['multi_round'], 'how many of the best advance after approval, like {"advance_top":3,"round2_call":{"instructions":"…"}}');
+  onlyFor('rounds', ['multi_round']);
 
   const fields = fieldNames(schemaOf(call));
   const known = (field: string, where: string, extra: string[] = []) => {
