@@ -62,6 +62,8 @@ type TargetRow = {
   call_id: string | null;
 };
 
+/** Inputs that only mean something with `targets`. */
+const CAMPAIGN_ONLY = ['class', 'call', 'rubric', 'stop_when', 'rounds', 'follow_up_sms'] as const;
 const TARGET_COLUMNS = `round, idx, to_number AS "to", name, timezone, context, step_id, state, call_id`;
 const RANK = 'rank';
 const APPROVAL = 'approval';
@@ -116,15 +118,16 @@ export class Campaigns {
       );
       for (const t of targets) insert.run(id, t.index, t.to, t.name, t.timezone, t.context, t.problem?.code === 'duplicate' ? null : targetStep(1, t.index));
       const c = this.campaign(id)!;
-      const now = this.d.scheduler.now();
-      let skipped = 0;
       for (const t of targets) {
-        const v = judge(t, this.d, now);
-        if (v.action === 'skip') {
-          this.skip(id, this.target(id, 1, t.index), v.code, v.reason);
-          skipped++;
-        } else if (!isSerial(spec.class)) this.launch(c, spec, this.target(id, 1, t.index));
+        const row = this.target(id, 1, t.index);
+        if (!isSerial(spec.class)) this.launch(c, spec, row, t);
+        else {
+          // Called one by one later; what cannot be called at all is skipped now, as the preview says.
+          const v = judge(t, this.d, this.d.scheduler.now());
+          if (v.action === 'skip') this.skip(id, row, v.code, v.reason);
+        }
       }
+      const { skipped } = this.store.sql(`SELECT count(*) AS skipped FROM campaign_targets WHERE mission_id = ? AND state = 'skipped'`).get(id) as { skipped: number };
       this.d.missions.note(id, {
         type: 'campaign_started',
         summary: `Campaign (${spec.class}) started with ${targets.length} target(s): ${targets.length - skipped} to call${isSerial(spec.class) ? ', one at a time' : ''}, ${skipped} skipped.`,
@@ -134,6 +137,21 @@ export class Campaigns {
       this.advance(id);
       return { mission: this.d.missions.get(id), created: true };
     });
+  }
+
+  /**
+   * `create_mission`: a campaign when there are targets, else a plain mission (whose steps the client runs). The
+   * campaign's own inputs without targets, or targets beside steps, are refused.
+   */
+  createMission(input: CreateMissionInput & Partial<CampaignInput>, approver?: Approver): { mission: Mission; created: boolean } {
+    const { targets, ...rest } = input;
+    if (targets !== undefined) {
+      if (rest.steps !== undefined) throw new UserError('Give either `targets` (a campaign makes its own steps) or `steps`, not both.');
+      return this.create({ ...rest, targets }, approver);
+    }
+    const campaignOnly = CAMPAIGN_ONLY.find((k) => rest[k] !== undefined);
+    if (campaignOnly) throw new UserError(`\`${campaignOnly}\` belongs to a campaign: give \`targets\` too (the numbers to call).`);
+    return this.d.missions.create(rest);
   }
 
   /** A paused campaign (any mission) dials and sends nothing new; its live calls finish. */
@@ -340,9 +358,12 @@ export class Campaigns {
     }
   }
 
-  /** Calls one target (or skips it, saying why, when the guardrails now say no); true when a call was made. */
-  private launch(c: CampaignRow, spec: CampaignSpec, t: TargetRow): boolean {
-    const target: Target = { index: t.idx, to: t.to, name: t.name, timezone: t.timezone, context: t.context, problem: null };
+  /**
+   * Calls one target, or skips it saying why (a problem found when it was given, or the guardrails saying no now);
+   * true when a call was made.
+   */
+  private launch(c: CampaignRow, spec: CampaignSpec, t: TargetRow, given?: Target): boolean {
+    const target: Target = given ?? { index: t.idx, to: t.to, name: t.name, timezone: t.timezone, context: t.context, problem: null };
     const v = judge(target, this.d, this.d.scheduler.now());
     if (v.action === 'skip') {
       this.skip(c.mission_id, t, v.code, v.reason);

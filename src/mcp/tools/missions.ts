@@ -3,7 +3,6 @@ import { missionDetail } from '../../views/mission-detail.js';
 import { MISSION_STATUSES, STEP_STATUSES } from '../../missions/lifecycle.js';
 import { CampaignProgress, insightSchemaInput, Mission, MissionDetail, MissionEvent, MissionSummary, Step } from '../schemas.js';
 import { defineTool, READ_ONLY, type ToolDefinition } from '../tool.js';
-import { UserError } from '../../errors.js';
 import { campaignInput } from './campaigns.js';
 
 const missionRef = z.string().min(1).describe('Mission id (msn_…) or its slug (find-roofers)');
@@ -31,11 +30,8 @@ export const missionTools: readonly ToolDefinition[] = [
     }),
     output: Mission.extend({ created: z.boolean().describe('false when idempotency_key matched an existing mission'), campaign: CampaignProgress }),
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-    handle: (app, { targets, ...args }, _extra, session) => {
-      if (targets !== undefined && args.steps !== undefined) throw new UserError('Give either `targets` (a campaign makes its own steps) or `steps`, not both.');
-      const campaignOnly = (['class', 'call', 'rubric', 'stop_when', 'rounds', 'follow_up_sms'] as const).filter((k) => args[k] !== undefined);
-      if (targets === undefined && campaignOnly.length) throw new UserError(`\`${campaignOnly[0]}\` belongs to a campaign: give \`targets\` too (the numbers to call).`);
-      const { mission, created } = targets !== undefined ? app.campaigns.create({ ...args, targets }, session.approver) : app.missions.create(args);
+    handle: (app, args, _extra, session) => {
+      const { mission, created } = app.campaigns.createMission(args, session.approver);
       return { ...mission, created, campaign: app.campaigns.progress(mission.mission_id) };
     },
   }),
