@@ -7,8 +7,7 @@ import { endAttempt } from './attempt-end.js';
 import type { CallsContext } from './context.js';
 import { hangUpOnPurpose } from './ending.js';
 import { isWaiting, LIVE_SQL, WAITING_SQL } from './lifecycle.js';
-import type { Call, CallRow } from './records.js';
-import type { Deferral } from '../guardrails/outbound-guard.js';
+import type { Call } from './records.js';
 
 /** Starts one attempt of a due call: claim, checks, attempt row and `dialing` in one transaction, then the carrier. */
 export function dispatchCall(c: CallsContext, item: WorkItem): boolean {
@@ -38,7 +37,6 @@ function callFlow(c: CallsContext): OutboundFlow<PlaceCallRequest, { providerCal
       if (verdict.kind === 'defer') {
         c.ledger.deferCall(row, { until: iso(verdict.until), code: verdict.code, reason: verdict.reason });
         c.scheduler.enqueue('call', row.id, verdict.until);
-        noteDeferral(c, row, verdict);
         return null;
       }
       c.guard.record('call', row.to_number);
@@ -138,15 +136,4 @@ export function releaseForMission(c: CallsContext, missionId: string): void {
     )
     .all(missionId) as { id: string; scheduled_at: string }[];
   for (const { id, scheduled_at } of rows) c.scheduler.enqueue('call', id, Math.max(c.scheduler.now(), Date.parse(scheduled_at)));
-}
-
-/** A call of a mission the guardrails moved later shows in the mission's audit trail too. */
-export function noteDeferral(c: CallsContext, call: Pick<CallRow, 'id' | 'to_number' | 'mission_id' | 'step_id'>, d: Deferral): void {
-  if (!call.mission_id) return;
-  c.linkedWork.note(call.mission_id, {
-    type: 'call_deferred',
-    step_id: call.step_id,
-    summary: `Call ${call.id} to ${call.to_number}: ${d.reason}`,
-    payload: { call_id: call.id, until: iso(d.until), code: d.code },
-  });
 }

@@ -52,6 +52,18 @@ export class CallLedger {
       .run('scheduled', deferral.until, deferral.until, deferral.code, deferral.reason, nowIso(), row.id);
     row.status = 'scheduled';
     this.announce(row.id, row.mission_id);
+    this.noteDeferral(row, deferral);
+  }
+
+  /** A call of a mission that the guardrails moved later shows in the mission's audit trail too. */
+  noteDeferral(call: Pick<CallRow, 'id' | 'to_number' | 'mission_id' | 'step_id'>, deferral: Deferred): void {
+    if (!call.mission_id) return;
+    this.linkedWork.note(call.mission_id, {
+      type: 'call_deferred',
+      step_id: call.step_id,
+      summary: `Call ${call.id} to ${call.to_number}: ${deferral.reason}`,
+      payload: { call_id: call.id, until: deferral.until, code: deferral.code },
+    });
   }
 
   /** The call reached its final status: its insight closes and its mission step may settle. */

@@ -9,7 +9,6 @@ import { carrierName, unsupportedMode } from '../telephony/modes.js';
 import type { Amd, CallMode } from '../telephony/provider.js';
 import { iso, nowIso, parseScheduledAt } from '../time.js';
 import type { CallsContext } from './context.js';
-import { noteDeferral } from './dispatch.js';
 import { DEFAULT_RETRY_ON, type RetryableEnd } from './lifecycle.js';
 import type { Call, CallRetryPolicy } from './records.js';
 
@@ -82,7 +81,7 @@ export function initiateCall(c: CallsContext, input: InitiateCallInput): { call:
       );
     c.insights.open(id);
     c.scheduler.enqueue('call', id, dueMs);
-    if (deferred && missionId) noteDeferral(c, { id, to_number: input.to, mission_id: missionId, step_id: input.step_id ?? null }, deferred);
+    if (deferred) c.ledger.noteDeferral({ id, to_number: input.to, mission_id: missionId, step_id: input.step_id ?? null }, { until: iso(deferred.until), code: deferred.code, reason: deferred.reason });
     c.ledger.announce(id, missionId);
     return { call: c.records.get(id), created: true };
   });
