@@ -7,6 +7,7 @@ import { CarrierError, type CarrierEvent, type PlaceCallRequest } from '../src/t
 import { diagnose } from '../src/doctor/doctor.js';
 import { twilioDoctor } from '../src/telephony/twilio/doctor.js';
 import { isSignedByTwilio } from '../src/telephony/twilio/signature.js';
+import { dialRequest } from './fakes/fake-domain.js';
 import { ACCOUNT_SID, AUTH_TOKEN, OUR_NUMBER, world, type World } from './fakes/twilio-adapter-harness.js';
 import type { AnsweredByValue, Callee } from './fakes/twilio-emulator.js';
 
@@ -17,19 +18,7 @@ let nextCall = 0;
 /** Places a call the way the domain would, and waits until Twilio has played it out. */
 async function dial(w: World, to: string, ask: Partial<PlaceCallRequest> = {}) {
   const callId = `call_test${++nextCall}`;
-  const req: PlaceCallRequest = {
-    callId,
-    attempt: 1,
-    to,
-    from: OUR_NUMBER,
-    mode: 'notify',
-    message: 'Your table for two is ready.',
-    amd: 'off',
-    ringTimeoutSeconds: 25,
-    maxDurationSeconds: 300,
-    idempotencyKey: `${callId}:1`,
-    ...ask,
-  };
+  const req = dialRequest(callId, to, OUR_NUMBER, ask);
   w.domain.dialing(req);
   const { providerCallId } = await w.twilio.placeCall(req);
   await w.emulator.finished(providerCallId);
@@ -422,5 +411,5 @@ describe('twilio doctor', () => {
 });
 
 function baseRequest(): PlaceCallRequest {
-  return { callId: 'call_base', attempt: 1, to: PERSON, from: OUR_NUMBER, mode: 'notify', message: 'Hi', amd: 'off', ringTimeoutSeconds: 30, maxDurationSeconds: 300, idempotencyKey: 'call_base:1' };
+  return dialRequest('call_base', PERSON, OUR_NUMBER, { message: 'Hi', ringTimeoutSeconds: 30 });
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { CallRef, Heard, PlaceCallRequest, VoiceLine } from '../src/telephony/provider.js';
+import type { CallRef, Heard, VoiceLine } from '../src/telephony/provider.js';
+import { dialRequest } from './fakes/fake-domain.js';
 import { OUR_NUMBER, world, type World } from './fakes/twilio-adapter-harness.js';
 import type { EmulatedCall } from './fakes/twilio-emulator.js';
 import { until } from './helpers.js';
@@ -66,18 +67,7 @@ function converse(w: World, script: (talk: Talk, ref: CallRef) => Promise<void>)
 let nextCall = 0;
 async function dial(w: World, to = PERSON): Promise<{ callId: string; call: EmulatedCall }> {
   const callId = `call_conv${++nextCall}`;
-  const req: PlaceCallRequest = {
-    callId,
-    attempt: 1,
-    to,
-    from: OUR_NUMBER,
-    mode: 'conversation',
-    message: OPENING,
-    amd: 'off',
-    ringTimeoutSeconds: 25,
-    maxDurationSeconds: 300,
-    idempotencyKey: `${callId}:1`,
-  };
+  const req = dialRequest(callId, to, OUR_NUMBER, { mode: 'conversation', message: OPENING });
   w.domain.dialing(req);
   const { providerCallId } = await w.twilio.placeCall(req);
   w.domain.linked(callId, providerCallId);

@@ -3,6 +3,23 @@ import type { Config } from '../../src/config.js';
 import type { Logger } from '../../src/log.js';
 import { CALL_ENDS, type CallMode, type CallRef, type CarrierEvent, type InboundDecision, type LiveCallInfo, type PlaceCallRequest, type ProviderContext, type VoiceLine } from '../../src/telephony/provider.js';
 
+/** A dial request as the domain makes one for an adapter: a notify call, first attempt, unless `over` says otherwise. */
+export function dialRequest(callId: string, to: string, from: string, over: Partial<PlaceCallRequest> = {}): PlaceCallRequest {
+  return {
+    callId,
+    attempt: 1,
+    to,
+    from,
+    mode: 'notify',
+    message: 'Your table for two is ready.',
+    amd: 'off',
+    ringTimeoutSeconds: 25,
+    maxDurationSeconds: 300,
+    idempotencyKey: `${callId}:1`,
+    ...over,
+  };
+}
+
 type CallEnded = Extract<CarrierEvent, { type: 'call.ended' }>;
 const TERMINAL = new Set<string>(CALL_ENDS);
 

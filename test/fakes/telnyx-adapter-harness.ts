@@ -5,7 +5,7 @@ import { loadConfig } from '../../src/config.js';
 import { startSidecar, type Sidecar } from '../../src/http/server.js';
 import type { PlaceCallRequest, TelephonyProvider } from '../../src/telephony/provider.js';
 import { createTelnyxProvider } from '../../src/telephony/telnyx/provider.js';
-import { FakeDomain } from './fake-domain.js';
+import { dialRequest, FakeDomain } from './fake-domain.js';
 import { TelnyxEmulator, type EmulatedCall } from './telnyx-emulator.js';
 import { freePort } from '../helpers.js';
 
@@ -54,19 +54,7 @@ let seq = 0;
 /** Places a call through the adapter as the domain would (a notify call unless `over` says otherwise). */
 export async function placeCall(h: AdapterHarness, to: string, over: Partial<PlaceCallRequest> = {}): Promise<{ callId: string; call: EmulatedCall }> {
   const callId = `call_${++seq}`;
-  const req: PlaceCallRequest = {
-    callId,
-    attempt: 1,
-    to,
-    from: OUR_NUMBER,
-    mode: 'notify',
-    message: 'Your table for two is ready.',
-    amd: 'off',
-    ringTimeoutSeconds: 25,
-    maxDurationSeconds: 120,
-    idempotencyKey: `${callId}-attempt-1`,
-    ...over,
-  };
+  const req = dialRequest(callId, to, OUR_NUMBER, { maxDurationSeconds: 120, idempotencyKey: `${callId}-attempt-1`, ...over });
   h.domain.dialing(req);
   const { providerCallId } = await h.provider.placeCall(req);
   h.domain.linked(callId, providerCallId);
